@@ -1,0 +1,70 @@
+"""The FastAPI app factory: storage, templates with gettext, locale and CSRF cookies, routers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from huiju import __version__
+from huiju.config import Settings, get_settings
+from huiju.i18n import LOCALES, get_locale, gettext, ngettext, set_locale
+from huiju.storage.uow import Storage
+from huiju.web import errors
+from huiju.web.deps import CSRF_COOKIE, LANG_COOKIE
+
+WEB = Path(__file__).parent / "web"
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(WEB / "templates"), extensions=["jinja2.ext.i18n"])
+    templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    templates.env.globals["version"] = __version__
+    templates.env.globals["locale"] = get_locale
+    return templates
+
+
+def create_app(settings: Settings | None = None, storage: Storage | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    storage = storage or Storage.open(settings)
+    app = FastAPI(
+        title="huiju 汇聚",
+        version=__version__,
+        description="Government big-data platform API. Errors share one envelope: "
+        '`{"error": {"status", "code", "message", "details"?}}`.',
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.storage = storage
+    app.state.templates = make_templates()
+    errors.install(app)
+
+    @app.middleware("http")
+    async def locale_and_cookies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        lang = request.query_params.get("lang")
+        chosen = lang if lang in LOCALES else request.cookies.get(LANG_COOKIE)
+        set_locale(chosen if chosen in LOCALES else settings.default_locale)
+        response = await call_next(request)
+        secure = settings.cookie_secure or request.url.scheme == "https"
+        if lang in LOCALES:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure)
+        new_csrf = getattr(request.state, "new_csrf", None)
+        if new_csrf:
+            response.set_cookie(CSRF_COOKIE, new_csrf, httponly=True, samesite="strict", secure=secure)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    from huiju.auth.api import router as auth_router
+    from huiju.security.api import router as security_router
+    from huiju.web.pages import router as pages_router
+
+    app.include_router(auth_router, prefix="/api/v1")
+    app.include_router(security_router, prefix="/api/v1")
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""Identity and permissions: departments, users, roles, memberships, sessions, API tokens."""

@@ -1,0 +1,75 @@
+"""One settings object for the whole platform (environment prefix ``HUIJU_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting is documented in docs/settings.md; keep the two in step."""
+
+    model_config = SettingsConfigDict(env_prefix="HUIJU_", env_file=None, extra="ignore")
+
+    home: Path = Field(default=Path("~/.huiju"), description="Platform home folder.")
+    database_url: str = Field(default="", description="Metadata database; empty = SQLite file in home.")
+    lake_url: str = Field(default="", description="Lake folder of Parquet files; empty = home/lake.")
+    lake_engine: str = Field(default="duckdb", description="Query engine over the lake.")
+    secret_key: str = Field(default="", description="Signs CSRF tokens; empty = generated into home/secret.key.")
+    cookie_secure: bool = Field(default=False, description="Force the Secure flag on cookies (always set over HTTPS).")
+    session_hours: int = Field(default=8, ge=1, description="Web session lifetime in hours.")
+    token_days: int = Field(default=90, ge=1, description="Default API-token lifetime in days.")
+    default_locale: str = Field(default="zh_CN", description="Language of pages and messages by default.")
+    host: str = Field(default="127.0.0.1", description="Address `huiju serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `huiju serve` listens on.")
+    audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, v: str) -> str:
+        if v not in ("zh_CN", "en"):
+            raise ValueError("default_locale must be zh_CN or en")
+        return v
+
+    @property
+    def db_url(self) -> str:
+        """The metadata database URL, defaulting to a SQLite file in the home folder."""
+        return self.database_url or f"sqlite:///{self.home / 'huiju.db'}"
+
+    @property
+    def lake_path(self) -> Path:
+        """Where Parquet versions live; only local folders are supported so far."""
+        if not self.lake_url:
+            return self.home / "lake"
+        url = self.lake_url.removeprefix("file://")
+        return Path(url).expanduser().resolve()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    def signing_key(self) -> bytes:
+        """The secret used for CSRF tokens; created on first use and kept in the home folder."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.home / "secret.key"
+        if not path.exists():
+            import secrets
+
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

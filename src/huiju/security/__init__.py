@@ -1,0 +1,1 @@
+"""Data protection: national cryptography, the audit chain, classification and masking."""

@@ -1,0 +1,1 @@
+"""Metadata database, unit of work and the Parquet lake."""

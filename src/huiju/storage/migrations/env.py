@@ -1,0 +1,28 @@
+"""Alembic environment: the metadata of every context's models, SQLite in batch mode."""
+
+from alembic import context
+
+import huiju.auth.models  # noqa: F401  (register tables on Base.metadata)
+import huiju.security.models  # noqa: F401
+import huiju.storage.lake.models  # noqa: F401
+from huiju.storage.db import Base, make_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()

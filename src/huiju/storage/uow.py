@@ -1,0 +1,140 @@
+"""The unit of work: one session, the lake and pending events, committed together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from huiju.config import Settings
+from huiju.errors import NotFound
+from huiju.events import Event, subscribers
+from huiju.storage.db import make_engine, make_sessionmaker
+from huiju.storage.lake import Lake, LakeEngine, LakeVersion, StagedVersion, make_engine as make_lake_engine
+
+T = TypeVar("T")
+
+
+@dataclass
+class Storage:
+    """Process-wide handles: the database engine, the lake folder and the query engine."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker
+    lake: Lake
+    lake_engine: LakeEngine
+
+    @classmethod
+    def open(cls, settings: Settings) -> Storage:
+        engine = make_engine(settings.db_url)
+        lake = Lake(settings.lake_path)
+        return cls(settings, engine, make_sessionmaker(engine), lake, make_lake_engine(settings.lake_engine))
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@dataclass
+class PendingEvent:
+    actor: Any
+    event: Event
+
+
+@dataclass
+class UnitOfWork:
+    storage: Storage
+    session: Session = field(init=False)
+    _events: list[PendingEvent] = field(default_factory=list, init=False)
+    _staged: list[StagedVersion] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.session = self.storage.sessions()
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None or self.session.in_transaction():
+            self.rollback()
+        self.session.close()
+
+    @property
+    def settings(self) -> Settings:
+        return self.storage.settings
+
+    @property
+    def lake(self) -> Lake:
+        return self.storage.lake
+
+    def get(self, model: type[T], ident: Any) -> T:
+        obj = self.session.get(model, ident)
+        if obj is None:
+            raise NotFound("%(what)s %(id)s not found", what=model.__name__, id=ident)
+        return obj
+
+    def add(self, obj: Any) -> None:
+        self.session.add(obj)
+
+    def emit(self, actor: Any, event: Event) -> None:
+        self._events.append(PendingEvent(actor, event))
+
+    def stage_version(self, dataset_key: str) -> StagedVersion:
+        """Start writing a new version; it is published (renamed and recorded) by ``commit``."""
+        staged = self.lake.stage(dataset_key)
+        self._staged.append(staged)
+        return staged
+
+    def commit(self) -> list[LakeVersion]:
+        """Publish staged versions, run event subscribers, commit; undo the renames if the commit fails."""
+        published: list[LakeVersion] = []
+        moved: list[str] = []
+        try:
+            for staged in self._staged:
+                last = self.session.scalar(
+                    select(func.max(LakeVersion.number)).where(LakeVersion.dataset_key == staged.dataset_key)
+                )
+                number = (last or 0) + 1
+                staged.close()
+                relpath = self.lake.promote(staged, number)
+                moved.append(relpath)
+                version = LakeVersion(
+                    dataset_key=staged.dataset_key,
+                    number=number,
+                    path=relpath,
+                    files=list(staged.files),
+                    row_count=staged.row_count,
+                    byte_count=sum((self.lake.abspath(relpath) / f).stat().st_size for f in staged.files),
+                    schema=staged.schema_json(),
+                )
+                self.session.add(version)
+                published.append(version)
+            self.session.flush()
+            pending, self._events = self._events, []
+            for subscriber in subscribers():
+                subscriber(self, pending)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            for relpath in moved:
+                self.lake.discard(relpath)
+            self._discard_staged()
+            raise
+        self._staged = []
+        return published
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._events = []
+        self._discard_staged()
+
+    def _discard_staged(self) -> None:
+        for staged in self._staged:
+            if staged.dir.exists():
+                self.lake.discard(staged.dir.relative_to(self.lake.root))
+        self._staged = []

@@ -1,0 +1,1 @@
+"""The web shell: dependencies, error envelope, pages, templates and static files."""

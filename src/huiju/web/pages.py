@@ -1,0 +1,136 @@
+"""HTML pages of the shell: login, logout, language switch, a home page per role, departments, audit, tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from huiju.auth import service as auth_service
+from huiju.auth.roles import Actor, Role
+from huiju.errors import HuijuError, Unauthenticated
+from huiju.security import service as security_service
+from huiju.web.deps import SESSION_COOKIE, ActorDep, CsrfDep, UowDep, csrf_token
+
+router = APIRouter(include_in_schema=False)
+
+
+def render(request: Request, actor: Actor, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    templates = request.app.state.templates
+    context.update(actor=actor, csrf_token=csrf_token(request), path=request.url.path)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths, so the login form cannot be used as an open redirect."""
+    if not target:
+        return "/"
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _require_login(actor: Actor) -> None:
+    if not actor.is_authenticated:
+        raise Unauthenticated("Please log in first")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, actor: ActorDep, next: str = "/") -> Response:
+    return render(request, actor, "login.html", next=_safe_next(next), error=None, username="")
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[CsrfDep])
+def login_submit(request: Request, uow: UowDep, actor: ActorDep,
+                 username: Annotated[str, Form()], password: Annotated[str, Form()],
+                 next: Annotated[str, Form()] = "/") -> Response:
+    try:
+        result = auth_service.login(uow, username=username, password=password)
+    except HuijuError as exc:
+        return render(request, actor, "login.html", status_code=exc.status, next=_safe_next(next),
+                      error=exc.localized(), username=username)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    settings = request.app.state.storage.settings
+    response.set_cookie(SESSION_COOKIE, result.cookie, httponly=True, samesite="lax",
+                        secure=settings.cookie_secure or request.url.scheme == "https",
+                        max_age=settings.session_hours * 3600)
+    return response
+
+
+@router.post("/logout", dependencies=[CsrfDep])
+def logout(request: Request, uow: UowDep, actor: ActorDep) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if actor.is_authenticated and cookie:
+        auth_service.logout(uow, actor, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, uow: UowDep, actor: ActorDep) -> Response:
+    """Each role lands on its own home page."""
+    _require_login(actor)
+    role = actor.primary_role
+    if role == Role.OPERATOR:
+        return render(request, actor, "home/operator.html",
+                      departments=auth_service.list_departments(uow, actor),
+                      users=auth_service.list_users(uow, actor),
+                      audit=security_service.list_audit(uow, actor, limit=10))
+    if role in (Role.STEWARD, Role.DEPT_USER):
+        dept_ids = actor.departments()
+        departments = [d for d in auth_service.list_departments(uow, actor) if d.id in dept_ids]
+        users = auth_service.list_users(uow, actor) if role == Role.STEWARD else []
+        template = "home/steward.html" if role == Role.STEWARD else "home/dept_user.html"
+        return render(request, actor, template, departments=departments, users=users)
+    return render(request, actor, "home/public.html")
+
+
+@router.get("/departments", response_class=HTMLResponse)
+def departments(request: Request, uow: UowDep, actor: ActorDep) -> Response:
+    _require_login(actor)
+    return render(request, actor, "departments.html", departments=auth_service.list_departments(uow, actor))
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(request: Request, uow: UowDep, actor: ActorDep, before_seq: int | None = None) -> Response:
+    _require_login(actor)
+    entries = security_service.list_audit(uow, actor, limit=50, before_seq=before_seq)
+    return render(request, actor, "audit.html", entries=entries, report=None)
+
+
+@router.post("/audit/verify", response_class=HTMLResponse, dependencies=[CsrfDep])
+def audit_verify(request: Request, uow: UowDep, actor: ActorDep) -> Response:
+    _require_login(actor)
+    report = security_service.verify_audit(uow, actor)
+    entries = security_service.list_audit(uow, actor, limit=50)
+    return render(request, actor, "audit.html", entries=entries, report=report)
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+def tokens(request: Request, uow: UowDep, actor: ActorDep) -> Response:
+    _require_login(actor)
+    return render(request, actor, "tokens.html", tokens=auth_service.list_tokens(uow, actor), issued=None)
+
+
+@router.post("/tokens", response_class=HTMLResponse, dependencies=[CsrfDep])
+def tokens_create(request: Request, uow: UowDep, actor: ActorDep, name: Annotated[str, Form()] = "",
+                  scopes: Annotated[str, Form()] = "", days: Annotated[int, Form()] = 90) -> Response:
+    _require_login(actor)
+    issued = auth_service.create_token(uow, actor, name=name, scopes=scopes.replace(",", " ").split(), days=days)
+    return render(request, actor, "tokens.html", tokens=auth_service.list_tokens(uow, actor), issued=issued)
+
+
+@router.post("/tokens/{token_id}/revoke", dependencies=[CsrfDep])
+def tokens_revoke(token_id: int, uow: UowDep, actor: ActorDep) -> Response:
+    _require_login(actor)
+    auth_service.revoke_token(uow, actor, token_id)
+    return RedirectResponse("/tokens", status_code=303)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}

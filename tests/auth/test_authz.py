@@ -1,0 +1,159 @@
+"""The permission matrix (role × action), token scopes, `visible` in queries, and require() coverage."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+import textwrap
+
+import pytest
+from sqlalchemy import select
+
+import huiju
+from huiju.auth import permissions as P
+from huiju.auth import service
+from huiju.auth.authz import ACTIONS, allowed, require, visible
+from huiju.auth.models import Department, User
+from huiju.auth.roles import Actor, Role
+from huiju.errors import Forbidden, Unauthenticated
+from huiju.security import permissions as S
+
+GA, RS = 1, 2
+
+
+def actor(role: Role, dept: int | None = None, uid: int = 7) -> Actor:
+    return Actor(user_id=uid, username=f"{role}-{dept}", roles=frozenset({(role, dept)}))
+
+
+OP = actor(Role.OPERATOR)
+GA_STEWARD = actor(Role.STEWARD, GA)
+GA_USER = actor(Role.DEPT_USER, GA)
+PUBLIC = actor(Role.PUBLIC)
+ANON = Actor.anonymous()
+
+# (action, target department, target owner) → who may: the whole matrix is spelled out on purpose.
+MATRIX = [
+    (P.DEPARTMENT_CREATE, None, None, {"op"}),
+    (P.DEPARTMENT_VIEW, None, None, {"op", "ga_steward", "ga_user", "public"}),
+    (P.USER_CREATE, GA, None, {"op", "ga_steward"}),
+    (P.USER_CREATE, RS, None, {"op"}),
+    (P.USER_VIEW, GA, None, {"op", "ga_steward"}),
+    (P.USER_VIEW, RS, None, {"op"}),
+    (P.ROLE_GRANT, GA, None, {"op", "ga_steward"}),
+    (P.ROLE_GRANT, RS, None, {"op"}),
+    (P.OPERATOR_GRANT, None, None, {"op"}),
+    (P.TOKEN_CREATE, None, 7, {"op", "ga_steward", "ga_user", "public"}),
+    (P.TOKEN_CREATE, None, 99, {"op"}),
+    (P.TOKEN_REVOKE, None, 99, {"op"}),
+    (P.TOKEN_VIEW, None, 7, {"op", "ga_steward", "ga_user", "public"}),
+    (P.SESSION_END, None, 7, {"op", "ga_steward", "ga_user", "public"}),
+    (P.SESSION_END, None, 99, {"op"}),
+    (S.AUDIT_VIEW, None, None, {"op"}),
+    (S.AUDIT_VERIFY, None, None, {"op"}),
+]
+ACTORS = {"op": OP, "ga_steward": GA_STEWARD, "ga_user": GA_USER, "public": PUBLIC, "anon": ANON}
+
+
+@pytest.mark.parametrize("action,dept,owner,who", MATRIX, ids=[f"{m[0].name}-{m[1]}-{m[2]}" for m in MATRIX])
+@pytest.mark.parametrize("name", list(ACTORS))
+def test_permission_matrix(action, dept, owner, who, name):
+    expected = name in who
+    assert allowed(ACTORS[name], action, department_id=dept, owner_id=owner) is expected
+    if expected:
+        require(ACTORS[name], action, department_id=dept, owner_id=owner)
+    else:
+        error = Unauthenticated if name == "anon" else Forbidden
+        with pytest.raises(error):
+            require(ACTORS[name], action, department_id=dept, owner_id=owner)
+
+
+def test_matrix_covers_every_declared_action():
+    for info in pkgutil.walk_packages(huiju.__path__, "huiju."):
+        if info.name.endswith(".permissions"):
+            importlib.import_module(info.name)
+    covered = {m[0].name for m in MATRIX}
+    assert covered >= set(ACTIONS), f"actions missing from the matrix: {set(ACTIONS) - covered}"
+
+
+def test_token_scopes_narrow_what_a_role_allows():
+    scoped = Actor(user_id=1, username="op", roles=frozenset({(Role.OPERATOR, None)}),
+                   scopes=frozenset({"auth.department.view"}))
+    assert allowed(scoped, P.DEPARTMENT_VIEW)
+    assert not allowed(scoped, P.DEPARTMENT_CREATE)
+    wildcard = Actor(user_id=1, username="op", roles=frozenset({(Role.OPERATOR, None)}), scopes=frozenset({"auth.*"}))
+    assert allowed(wildcard, P.DEPARTMENT_CREATE)
+    assert not allowed(wildcard, S.AUDIT_VIEW)
+
+
+def test_system_actor_may_do_everything():
+    assert all(allowed(Actor.system(), a) for a in ACTIONS.values())
+
+
+def test_visible_filters_in_the_query(storage, people, backend):
+    with storage.uow() as uow:
+        seen = {u.username for u in uow.session.scalars(select(User).where(visible(people["ga_steward"], P.USER_VIEW, User)))}
+        assert seen == {"ga_steward", "ga_user"}
+        assert len(uow.session.scalars(select(User).where(visible(people["op"], P.USER_VIEW, User))).all()) == 6
+        assert uow.session.scalars(select(User).where(visible(people["ga_user"], P.USER_VIEW, User))).all() == []
+        depts = uow.session.scalars(select(Department).where(visible(people["citizen"], P.DEPARTMENT_VIEW, Department)))
+        assert {d.code for d in depts} == {"GA", "RS"}
+
+
+# ---- every public service function checks permission first or is marked public -----------
+
+def _service_modules():
+    for info in pkgutil.walk_packages(huiju.__path__, "huiju."):
+        if info.name.endswith(".service"):
+            yield importlib.import_module(info.name)
+
+
+def _calls_require(fn) -> bool:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if (isinstance(f, ast.Name) and f.id == "require") or (isinstance(f, ast.Attribute) and f.attr == "require"):
+                return True
+    return False
+
+
+def test_every_service_function_requires_or_is_public():
+    offenders = []
+    checked = 0
+    for module in _service_modules():
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("_") or fn.__module__ != module.__name__:
+                continue
+            params = list(inspect.signature(fn).parameters)
+            if params[:1] != ["uow"]:
+                continue  # helpers that take no unit of work do no use case
+            checked += 1
+            if getattr(fn, "__huiju_public__", False):
+                continue
+            if not _calls_require(fn):
+                offenders.append(f"{module.__name__}.{name}")
+    assert checked >= 10
+    assert offenders == [], f"service functions that never call require() and are not @public: {offenders}"
+
+
+def test_the_coverage_check_catches_a_missing_require():
+    def create_thing(uow, actor):
+        uow.add(object())
+
+    def guarded(uow, actor):
+        require(actor, P.DEPARTMENT_CREATE)
+
+    assert not _calls_require(create_thing)
+    assert _calls_require(guarded)
+
+
+def test_service_functions_refuse_wrong_department(storage, people):
+    with storage.uow() as uow, pytest.raises(Forbidden):
+        service.create_user(uow, people["ga_steward"], username="intruder", display_name="x",
+                            password="long-enough-1", role=Role.DEPT_USER, department_code="RS")
+    with storage.uow() as uow:
+        created = service.create_user(uow, people["ga_steward"], username="newbie", display_name="新人",
+                                      password="long-enough-1", role=Role.DEPT_USER, department_code="GA")
+        assert created.id
