@@ -19,6 +19,7 @@ from huiju.auth.roles import Actor
 from huiju.config import Settings
 from huiju.storage.migrate import upgrade
 from huiju.storage.uow import Storage, UnitOfWork
+from tests.support import PASSWORD
 
 PG_BIN_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin"]
 
@@ -165,8 +166,6 @@ def wait_for(predicate, timeout: float = 10.0) -> None:
         time.sleep(0.05)
     raise TimeoutError("condition not met in time")
 
-
-PASSWORD = "correct-horse-42"
 
 
 @pytest.fixture

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import jinja2
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from huiju import __version__
+from huiju.auth.roles import Role
 from huiju.config import Settings, get_settings
 from huiju.i18n import LOCALES, get_locale, gettext, ngettext, set_locale
 from huiju.storage.uow import Storage
@@ -20,10 +22,13 @@ WEB = Path(__file__).parent / "web"
 
 
 def make_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(WEB / "templates"), extensions=["jinja2.ext.i18n"])
-    templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB / "templates"), extensions=["jinja2.ext.i18n"],
+                             autoescape=jinja2.select_autoescape(["html"]))
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    templates = Jinja2Templates(env=env)
     templates.env.globals["version"] = __version__
     templates.env.globals["locale"] = get_locale
+    templates.env.globals["role_label"] = lambda code: Role(code).label
     return templates
 
 

@@ -43,8 +43,9 @@ def open_storage(settings: Settings):
     from huiju.storage.migrate import current_revision
     from huiju.storage.uow import Storage
 
-    storage = Storage.open(settings)
-    if current_revision(storage.engine) is None:
+    missing_file = settings.is_sqlite and not (settings.home / "huiju.db").exists() and not settings.database_url
+    storage = None if missing_file else Storage.open(settings)
+    if storage is None or current_revision(storage.engine) is None:
         fail(_("No platform database here (%(url)s). Run `huiju init` first.") % {"url": settings.db_url})
     return storage
 

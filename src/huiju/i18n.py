@@ -48,4 +48,9 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(get_locale()).ngettext(singular, plural, n)
 
 
+def N_(message: str) -> str:
+    """Mark a string for extraction whose translation happens later, where it is shown."""
+    return message
+
+
 _ = gettext

@@ -65,7 +65,7 @@ def register(app: typer.Typer, storage_for: Callable[[typer.Context], Any], cons
         with storage_for(ctx).uow() as uow:
             table = Table("ID", _("Username"), _("Name"), _("Roles"))
             for u in service.list_users(uow, CLI_ACTOR):
-                roles = ", ".join(f"{_(m.role)}@{m.department.code}" if m.department else _(m.role) for m in u.memberships)
+                roles = ", ".join(f"{Role(m.role).label}@{m.department.code}" if m.department else Role(m.role).label for m in u.memberships)
                 table.add_row(str(u.id), u.username, u.display_name, roles)
         console.print(table)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from huiju.i18n import gettext
+from huiju.i18n import N_, gettext
 
 
 class Role(StrEnum):
@@ -24,10 +24,10 @@ class Role(StrEnum):
 
 
 ROLE_LABELS = {
-    Role.OPERATOR: "Platform operator",
-    Role.STEWARD: "Department data steward",
-    Role.DEPT_USER: "Department user",
-    Role.PUBLIC: "Public user",
+    Role.OPERATOR: N_("Platform operator"),
+    Role.STEWARD: N_("Department data steward"),
+    Role.DEPT_USER: N_("Department user"),
+    Role.PUBLIC: N_("Public user"),
 }
 
 

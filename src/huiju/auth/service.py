@@ -26,11 +26,12 @@ from huiju.auth.models import ApiToken, Department, Membership, User, WebSession
 from huiju.auth.passwords import hash_password, verify_password
 from huiju.auth.roles import Actor, Role
 from huiju.errors import Conflict, Invalid, NotFound, Unauthenticated
+from huiju.i18n import N_
 from huiju.security.crypto import sm3_hex
 from huiju.storage.db import utcnow
 from huiju.storage.uow import UnitOfWork
 
-LEVELS = ("province", "city", "county")
+LEVELS = (N_("province"), N_("city"), N_("county"))
 _REGION = re.compile(r"^[1-9]\d{5}$")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -267,8 +268,10 @@ def actor_for_token(uow: UnitOfWork, presented: str) -> Actor:
         raise Unauthenticated("Invalid API token")
     now = utcnow()
     status = token.status(now)
-    if status != "active":
-        raise Unauthenticated("API token is %(status)s", status=status)
+    if status == "expired":
+        raise Unauthenticated("API token has expired")
+    if status == "revoked":
+        raise Unauthenticated("API token has been revoked")
     if not token.user.is_active:
         raise Unauthenticated("Invalid API token")
     token.last_used_at = now

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from huiju.events import subscribe
+from huiju.i18n import N_
 from huiju.security.crypto import sm3_hex
 from huiju.security.models import GENESIS, AuditEntry, AuditHead
 
@@ -77,20 +78,20 @@ def verify_entries(entries: Iterable[AuditEntry], head: AuditHead | None) -> Cha
     checked = 0
     for e in entries:
         if e.seq != expected_seq:
-            reason = "missing or reordered rows before this one" if e.seq > expected_seq else "row out of order"
+            reason = N_("missing or reordered rows before this one") if e.seq > expected_seq else N_("row out of order")
             return ChainReport(False, checked, head.seq if head else 0, e.seq, e.id, reason)
         if e.prev_hash != prev:
             return ChainReport(False, checked, head.seq if head else 0, e.seq, e.id,
-                               "previous-hash link broken (a row before it was changed, removed or moved)")
+                               N_("previous-hash link broken (a row before it was changed, removed or moved)"))
         content = canonical(e.seq, e.occurred_at, e.actor_id, e.actor_name, e.context, e.event_type, e.payload)
         if link_hash(prev, content) != e.hash:
-            return ChainReport(False, checked, head.seq if head else 0, e.seq, e.id, "content does not match its hash (row edited)")
+            return ChainReport(False, checked, head.seq if head else 0, e.seq, e.id, N_("content does not match its hash (row edited)"))
         prev = e.hash
         expected_seq += 1
         checked += 1
     head_seq = head.seq if head else 0
     if head is not None and (head.seq != checked or head.last_hash != prev):
-        return ChainReport(False, checked, head_seq, checked + 1, None, "rows missing at the end of the chain")
+        return ChainReport(False, checked, head_seq, checked + 1, None, N_("rows missing at the end of the chain"))
     return ChainReport(True, checked, head_seq)
 
 

@@ -31,7 +31,8 @@ def register(app: typer.Typer, storage_for: Callable[[typer.Context], Any], cons
         where = _("entry %(seq)s") % {"seq": report.broken_seq}
         if report.broken_id is not None:
             where += f" (id {report.broken_id})"
-        console.print(f"[red]{_('Chain broken at %(where)s: %(reason)s') % {'where': where, 'reason': _(report.reason)}}[/red]")
+        message = _("Chain broken at %(where)s: %(reason)s") % {"where": where, "reason": _(report.reason)}
+        console.print(f"[red]{message}[/red]")
         raise typer.Exit(1)
 
     @audit.command("list")

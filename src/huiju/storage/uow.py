@@ -60,8 +60,11 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None or self.session.in_transaction():
+        """Anything not committed is dropped; loaded objects stay readable (close does not expire them)."""
+        if exc_type is not None:
             self.rollback()
+        self._events = []
+        self._discard_staged()
         self.session.close()
 
     @property

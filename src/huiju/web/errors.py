@@ -12,15 +12,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from huiju.errors import HuijuError
-from huiju.i18n import gettext
+from huiju.i18n import N_, gettext
 
 log = logging.getLogger("huiju.web")
 
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
               429: "rate_limited", 500: "internal_error"}
-HTTP_MESSAGES = {404: "Page or resource not found", 405: "Method not allowed", 413: "Request too large",
-                 500: "Internal error; the incident has been logged"}
+HTTP_MESSAGES = {404: N_("Page or resource not found"), 405: N_("Method not allowed"),
+                 413: N_("Request too large"), 500: N_("Internal error; the incident has been logged")}
 
 
 def wants_json(request: Request) -> bool:

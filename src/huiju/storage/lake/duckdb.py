@@ -42,6 +42,6 @@ class DuckDBEngine:
                     raise Invalid("Invalid table name %(name)s", name=name)
                 quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
                 conn.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM read_parquet([{quoted}])')
-            return conn.execute(sql, params or []).fetch_arrow_table()
+            return conn.sql(sql, params=list(params) if params else None).to_arrow_table()
         finally:
             conn.close()
