@@ -74,3 +74,20 @@ def test_db_upgrade_is_idempotent(home):
 def test_english_cli(home):
     env_lang = run(home, "--help").stdout
     assert "init" in env_lang and "audit" in env_lang
+
+
+def test_the_same_commands_on_postgresql(tmp_path, pg_cluster):
+    """HUIJU_DATABASE_URL alone switches the platform to PostgreSQL."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(pg_cluster.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('CREATE DATABASE "cli_pg"'))
+    admin.dispose()
+    env = {**os.environ, "HUIJU_HOME": str(tmp_path / "home"), "HUIJU_DATABASE_URL": pg_cluster.url("cli_pg")}
+    for args in (["init", "--admin", "admin", "--password", "admin-pass-2026"],
+                 ["dept", "add", "GA", "示例市公安局"], ["audit", "verify"]):
+        proc = subprocess.run([HUIJU, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "审计链完整：已校验 3 条记录" in proc.stdout
+    assert not (tmp_path / "home" / "huiju.db").exists()
