@@ -1,0 +1,93 @@
+"""`huiju demo`: a fresh home for 示例市 with its departments, accounts and source files."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from huiju.auth import service as auth_service
+from huiju.auth.roles import Actor, Role
+from huiju.config import Settings
+from huiju.demo import city
+from huiju.demo.generator import generate
+from huiju.errors import Invalid
+from huiju.i18n import gettext as _
+from huiju.storage.uow import Storage
+
+MARKER = ".huiju-demo"
+DEMO_ACTOR = Actor.system("demo")
+
+
+def prepare_home(settings: Settings) -> None:
+    """Wipe a previous demo home (recognised by its marker file); never touch any other folder."""
+    home = settings.home
+    if home.exists() and any(home.iterdir()):
+        if not (home / MARKER).exists():
+            raise Invalid("%(home)s is not empty and is not a demo home; choose another --home", home=str(home))
+        shutil.rmtree(home)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / MARKER).write_text("created by `huiju demo`; removed and recreated by the next run\n")
+
+
+@dataclass
+class DemoSummary:
+    departments: int
+    accounts: list[city.DemoAccount]
+    sources: Path
+    files: int
+    rows: int
+    defects: int
+    seconds: float
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def print(self, console: Console, host: str, port: int) -> None:
+        console.print(_("Demo city loaded in %(s).1f s: %(d)s departments, %(f)s source files, %(r)s rows, "
+                        "%(x)s injected defects (manifest: %(m)s).")
+                      % {"s": self.seconds, "d": self.departments, "f": self.files, "r": self.rows,
+                         "x": self.defects, "m": self.sources / "manifest.json"})
+        table = Table(_("Username"), _("Role"), _("Department"), title=_("Demo accounts (password: %(p)s)")
+                      % {"p": city.DEMO_PASSWORD})
+        for acc in self.accounts:
+            table.add_row(acc.username, Role(acc.role).label, acc.department_code or "—")
+        console.print(table)
+        console.print(_("Open http://%(host)s:%(port)s/login in a browser.") % {"host": host, "port": port})
+
+
+def load_demo(storage: Storage, *, scale: str, seed: int, console: Console | None = None) -> DemoSummary:
+    """Create departments and accounts through the services, then write the departments' source files."""
+    started = time.perf_counter()
+    console = console or Console(quiet=True)
+    accounts = list(city.DEMO_ACCOUNTS)
+    sources = storage.settings.home / "sources"
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task(_("Departments and accounts"), total=len(city.DEPARTMENTS) + len(accounts))
+        for dept in city.DEPARTMENTS:
+            with storage.uow() as uow:
+                auth_service.create_department(uow, DEMO_ACTOR, code=dept.code, name=dept.name, level=dept.level,
+                                               region_code=dept.region_code)
+            progress.advance(task)
+        for acc in accounts:
+            with storage.uow() as uow:
+                auth_service.create_user(uow, DEMO_ACTOR, username=acc.username, display_name=acc.display_name,
+                                         password=city.DEMO_PASSWORD, role=Role(acc.role),
+                                         department_code=acc.department_code)
+            progress.advance(task)
+        gen_task = progress.add_task(_("Generating source data (%(scale)s)") % {"scale": scale}, total=None)
+
+        def on_progress(step: str, rows: int) -> None:
+            progress.update(gen_task, description=_("Generating source data: %(step)s") % {"step": step},
+                            advance=rows)
+
+        manifest = generate(sources, scale=scale, seed=seed, progress=on_progress)
+    return DemoSummary(
+        departments=len(city.DEPARTMENTS), accounts=accounts, sources=sources, files=len(manifest.files),
+        rows=sum(f.rows for f in manifest.files), defects=len(manifest.defects),
+        seconds=time.perf_counter() - started,
+    )

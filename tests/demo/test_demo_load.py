@@ -1,0 +1,65 @@
+"""`huiju demo` at small scale: every demo account logs in and lands on its role's home page."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from huiju.app import create_app
+from huiju.config import Settings
+from huiju.demo import city
+from huiju.demo.loader import MARKER, load_demo, prepare_home
+from huiju.errors import Invalid
+from huiju.security.audit import verify_chain
+from huiju.storage.migrate import upgrade
+from huiju.storage.uow import Storage
+from tests.support import login
+
+TITLES = {"operator": "平台运营", "steward": "部门数据管理", "dept_user": "我的部门", "public": "开放数据"}
+
+
+@pytest.fixture(scope="module")
+def demo_storage(tmp_path_factory):
+    settings = Settings(home=tmp_path_factory.mktemp("demo") / "home", secret_key="demo-test")
+    prepare_home(settings)
+    upgrade(settings.db_url)
+    storage = Storage.open(settings)
+    summary = load_demo(storage, scale="small", seed=2026)
+    yield storage, summary
+    storage.close()
+
+
+def test_demo_loads_every_department_account_and_source(demo_storage):
+    storage, summary = demo_storage
+    assert summary.departments == len(city.DEPARTMENTS) >= 12
+    assert len(summary.accounts) == 2 * len(city.DEPARTMENTS) + 2
+    assert (summary.sources / "manifest.json").exists() and summary.files >= 12 and summary.defects > 0
+    with storage.uow() as uow:
+        report = verify_chain(uow.session)
+    assert report.ok and report.checked >= summary.departments + 2 * len(summary.accounts)
+
+
+def test_every_demo_account_sees_its_home_page(demo_storage):
+    storage, _ = demo_storage
+    app = create_app(storage.settings, storage)
+    for account in city.DEMO_ACCOUNTS:
+        with TestClient(app) as client:
+            assert login(client, account.username, city.DEMO_PASSWORD).status_code == 303, account.username
+            page = client.get("/").text
+            assert TITLES[account.role] in page, account.username
+            if account.department_code:
+                assert city.DEPARTMENT_BY_CODE[account.department_code].name in page
+
+
+def test_prepare_home_never_wipes_a_folder_it_did_not_create(tmp_path):
+    home = tmp_path / "precious"
+    home.mkdir()
+    (home / "thesis.docx").write_text("years of work")
+    with pytest.raises(Invalid):
+        prepare_home(Settings(home=home))
+    assert (home / "thesis.docx").exists()
+    demo_home = tmp_path / "demo"
+    prepare_home(Settings(home=demo_home))
+    (demo_home / "old.txt").write_text("previous run")
+    prepare_home(Settings(home=demo_home))
+    assert (demo_home / MARKER).exists() and not (demo_home / "old.txt").exists()
