@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +27,11 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `huiju serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `huiju serve` listens on.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
+    master_key: str = Field(
+        default="", repr=False,
+        description="Master key wrapping every data and signing key: 64 hex digits (32 bytes); "
+                    "empty = generated into home/master.key (mode 0600).",
+    )
 
     @field_validator("home", mode="after")
     @classmethod
@@ -37,6 +43,14 @@ class Settings(BaseSettings):
     def _known_locale(cls, v: str) -> str:
         if v not in ("zh_CN", "en"):
             raise ValueError("default_locale must be zh_CN or en")
+        return v
+
+    @field_validator("master_key")
+    @classmethod
+    def _master_key_hex(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.fullmatch(r"[0-9a-fA-F]{64}", v):
+            raise ValueError("master_key must be 64 hex digits (32 bytes)")
         return v
 
     @property

@@ -52,6 +52,10 @@ MATRIX = [
     (P.SESSION_END, None, 99, {"op"}),
     (S.AUDIT_VIEW, None, None, {"op"}),
     (S.AUDIT_VERIFY, None, None, {"op"}),
+    (S.AUDIT_CHECKPOINT, None, None, {"op"}),
+    (S.AUDIT_EXPORT, None, None, {"op"}),
+    (S.KEYS_VIEW, None, None, {"op"}),
+    (S.KEYS_ROTATE, None, None, {"op"}),
 ]
 ACTORS = {"op": OP, "ga_steward": GA_STEWARD, "ga_user": GA_USER, "public": PUBLIC, "anon": ANON}
 

@@ -37,7 +37,7 @@ def test_upgrade_matches_models_and_downgrades(empty_url):
     assert diff == [], f"models and migrations disagree: {diff}"
     tables = set(inspect(engine).get_table_names())
     assert {"departments", "users", "memberships", "api_tokens", "web_sessions", "audit_entries", "audit_head",
-            "lake_versions"} <= tables
+            "lake_versions", "audit_checkpoints", "data_keys", "signing_keys"} <= tables
     engine.dispose()
     downgrade(empty_url, "base")
     engine = make_engine(empty_url)
