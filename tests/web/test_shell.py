@@ -134,6 +134,8 @@ def test_operator_pages(client, people):
     assert "DepartmentCreated" in page.text
     r = client.post("/audit/verify", data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 200 and "审计链完整" in r.text
+    report = client.get("/api/v1/audit/verify").json()
+    assert report["ok"] is True and report["checked"] >= 8 and report["broken_seq"] is None
 
 
 def test_steward_cannot_open_audit(client, people):

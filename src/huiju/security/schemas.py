@@ -27,3 +27,7 @@ class ChainReportOut(BaseModel):
     broken_seq: int | None
     broken_id: int | None
     reason: str
+    checkpoints_checked: int
+    broken_checkpoint_id: int | None
+    signed_seq: int
+    signer_fingerprints: list[str]
