@@ -5,21 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-HUIJU = str(Path(sys.executable).with_name("huiju"))
+from tests.support import HUIJU, run_cli
 
-
-def run(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HUIJU_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("HUIJU_DATABASE_URL", None)
-    proc = subprocess.run([HUIJU, *args], env=env, capture_output=True, text=True, timeout=120)
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+run = run_cli
 
 
 @pytest.fixture(scope="module")

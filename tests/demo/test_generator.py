@@ -14,11 +14,21 @@ from typing import Any
 import openpyxl
 import pytest
 
-from huiju.demo.city import DEMO_ACCOUNTS, DEMO_PASSWORD, DEPARTMENTS, REGION_BY_CODE, REGIONS
+from huiju.demo.city import (
+    DEMO_ACCOUNTS,
+    DEMO_PASSWORD,
+    DEPARTMENTS,
+    REGION_BY_CODE,
+    REGIONS,
+)
 from huiju.demo.defects import DefectKind
 from huiju.demo.generator import generate
 from huiju.demo.manifest import DataFile, Manifest
-from huiju.ingest.validators import gb11643_check_char, gb11714_check_char, gb32100_check_char
+from huiju.ingest.validators import (
+    gb11643_check_char,
+    gb11714_check_char,
+    gb32100_check_char,
+)
 
 ID_FIELDS = {"GMSFHM", "社会保障号码", "身份证件号", "男方身份证号", "女方身份证号", "驾驶员身份证号"}
 USCC_FIELDS = {"统一社会信用代码", "纳税人识别号", "行政相对人代码_1（统一社会信用代码）", "单位统一社会信用代码"}

@@ -21,8 +21,18 @@ from huiju.ingest.classify import (
     propose,
     propose_labels,
 )
-from huiju.ingest.validators import USCC_CHARS, gb11643_check_char, gb32100_check_char, luhn_ok
-from huiju.security.classification import KIND_POLICIES, DataLevel, Label, default_label_for
+from huiju.ingest.validators import (
+    USCC_CHARS,
+    gb11643_check_char,
+    gb32100_check_char,
+    luhn_ok,
+)
+from huiju.security.classification import (
+    KIND_POLICIES,
+    DataLevel,
+    Label,
+    default_label_for,
+)
 
 RNG = random.Random(20240601)
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"

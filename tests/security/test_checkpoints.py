@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +15,18 @@ from sqlalchemy import select, text
 from huiju.errors import Forbidden, Invalid
 from huiju.events import Event
 from huiju.security import keys, service
-from huiju.security.audit import canonical, checkpoint_message, link_hash, verify_chain, verify_export
+from huiju.security.audit import (
+    canonical,
+    checkpoint_message,
+    link_hash,
+    verify_chain,
+    verify_export,
+)
 from huiju.security.crypto import get_provider
 from huiju.security.models import AuditCheckpoint, AuditEntry
 from huiju.storage.db import utcnow
 from huiju.storage.uow import Storage
+from tests.support import run_cli
 
 EVERY = 3
 
@@ -289,18 +294,8 @@ def test_export_refuses_a_missing_folder(storage, system, tmp_path):
 
 # ---- CLI ---------------------------------------------------------------------------------
 
-HUIJU = str(Path(sys.executable).with_name("huiju"))
-
-
 def run(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HUIJU_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1",
-           "HUIJU_AUDIT_CHECKPOINT_EVERY": "2"}
-    env.pop("HUIJU_DATABASE_URL", None)
-    env.pop("HUIJU_MASTER_KEY", None)
-    proc = subprocess.run([HUIJU, *args], env=env, capture_output=True, text=True, timeout=120)
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+    return run_cli(home, *args, ok=ok, HUIJU_AUDIT_CHECKPOINT_EVERY="2")
 
 
 def test_audit_cli_checkpoint_export_and_verify_export(tmp_path):

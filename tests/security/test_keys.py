@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -18,6 +14,7 @@ from huiju.security import keys, service
 from huiju.security.crypto import get_provider
 from huiju.security.models import AuditEntry, DataKey, SigningKey
 from huiju.storage.uow import Storage
+from tests.support import run_cli
 
 OTHER_MASTER = bytes(range(32))
 
@@ -249,18 +246,7 @@ def test_rewrap_refuses_a_wrong_current_master_and_changes_nothing(storage, syst
 
 # ---- CLI -------------------------------------------------------------------------------
 
-HUIJU = str(Path(sys.executable).with_name("huiju"))
-
-
-def run(home: Path, *args: str, ok: bool = True, **env_extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HUIJU_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1", **env_extra}
-    for name in ("HUIJU_DATABASE_URL", "HUIJU_MASTER_KEY", "HUIJU_AUDIT_CHECKPOINT_EVERY"):
-        if name not in env_extra:
-            env.pop(name, None)
-    proc = subprocess.run([HUIJU, *args], env=env, capture_output=True, text=True, timeout=120)
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+run = run_cli
 
 
 def test_keys_cli(tmp_path):

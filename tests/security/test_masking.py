@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 from huiju.errors import Invalid
 from huiju.i18n import gettext, set_locale
 from huiju.security.crypto import get_provider
-from huiju.security.masking import MASKS, compile_mask, pseudonymize_arrow, quote_identifier
+from huiju.security.masking import (
+    MASKS,
+    compile_mask,
+    pseudonymize_arrow,
+    quote_identifier,
+)
 
 KEY = b"0123456789abcdef-dataset-7"
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from openpyxl import Workbook
 
-from huiju.demo.city import CITY_NAME, REGIONS, REGION_CUM, Region
+from huiju.demo.city import CITY_NAME, REGION_CUM, REGIONS, Region
 from huiju.demo.context import AS_OF, Context, date_between
 from huiju.demo.defects import EMPTY, FULLWIDTH_DIGITS, DefectKind, amount, date_forms
 from huiju.demo.manifest import DataFile

@@ -8,12 +8,27 @@ from datetime import date
 from itertools import accumulate
 from typing import Any, NamedTuple
 
-from huiju.demo.city import CITY_NAME, CITY_REGION_CODE, REGIONS, REGION_CUM, make_uscc
+from huiju.demo.city import CITY_NAME, CITY_REGION_CODE, REGION_CUM, REGIONS, make_uscc
 from huiju.demo.context import AS_OF, Context
-from huiju.demo.defects import EMPTY, DefectKind, amount, bad_uscc_check, date_forms, unknown_region
+from huiju.demo.defects import (
+    EMPTY,
+    DefectKind,
+    amount,
+    bad_uscc_check,
+    date_forms,
+    unknown_region,
+)
 from huiju.demo.manifest import DataFile
 from huiju.demo.people import Population
-from huiju.demo.pools import COMPANY_FORMS, INDUSTRIES, SHOP_KINDS, SURNAMES, TRADE_CHARS, TRADE_NAMES, weighted_index
+from huiju.demo.pools import (
+    COMPANY_FORMS,
+    INDUSTRIES,
+    SHOP_KINDS,
+    SURNAMES,
+    TRADE_CHARS,
+    TRADE_NAMES,
+    weighted_index,
+)
 from huiju.demo.writers import write_csv
 from huiju.ingest.validators import USCC_CHARS
 

@@ -10,7 +10,13 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from huiju.demo.city import CITY_NAME, DEPARTMENT_BY_CODE, REGIONS, REGION_CUM, make_uscc
+from huiju.demo.city import (
+    CITY_NAME,
+    DEPARTMENT_BY_CODE,
+    REGION_CUM,
+    REGIONS,
+    make_uscc,
+)
 from huiju.demo.context import Context, add_years, date_between
 from huiju.demo.defects import EMPTY, DefectKind, amount, date_forms
 from huiju.demo.enterprises import INSTITUTION_BODIES, Enterprises, org_body

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from huiju.demo.context import SCALES, Context, Progress
-from huiju.demo.credit import write_credit_lists, write_enterprise_tax, write_licences, write_penalties
+from huiju.demo.credit import (
+    write_credit_lists,
+    write_enterprise_tax,
+    write_licences,
+    write_penalties,
+)
 from huiju.demo.education import write_schools_and_students
 from huiju.demo.enterprises import build_enterprises
 from huiju.demo.facilities import (
@@ -17,7 +22,11 @@ from huiju.demo.facilities import (
 from huiju.demo.manifest import Manifest
 from huiju.demo.monitoring import write_air_quality, write_scenic_flow
 from huiju.demo.people import build_population
-from huiju.demo.social import write_marriages, write_social_insurance, write_social_organisations
+from huiju.demo.social import (
+    write_marriages,
+    write_social_insurance,
+    write_social_organisations,
+)
 from huiju.demo.transport import write_bus_swipes, write_taxi_trips
 
 __all__ = ["SCALES", "Manifest", "generate"]

@@ -9,7 +9,7 @@ from datetime import date
 from itertools import accumulate
 from typing import Any
 
-from huiju.demo.city import REGIONS, REGION_CUM
+from huiju.demo.city import REGION_CUM, REGIONS
 from huiju.demo.context import AS_OF, Context
 from huiju.demo.defects import EMPTY, DefectKind, amount, bad_id_check, unknown_region
 from huiju.demo.manifest import DataFile

@@ -7,10 +7,30 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from huiju.demo.city import CITY_NAME, DEPARTMENT_BY_CODE, REGIONS, REGION_BY_CODE, REGION_CUM, make_uscc
+from huiju.demo.city import (
+    CITY_NAME,
+    DEPARTMENT_BY_CODE,
+    REGION_BY_CODE,
+    REGION_CUM,
+    REGIONS,
+    make_uscc,
+)
 from huiju.demo.context import AS_OF, Context, add_years, date_between
-from huiju.demo.defects import EMPTY, LOWERCASE_X, DefectKind, Mutation, amount, date_forms
-from huiju.demo.enterprises import SOCIAL_ORG_BODIES, Enterprises, capital_text, founding_date, org_body
+from huiju.demo.defects import (
+    EMPTY,
+    LOWERCASE_X,
+    DefectKind,
+    Mutation,
+    amount,
+    date_forms,
+)
+from huiju.demo.enterprises import (
+    SOCIAL_ORG_BODIES,
+    Enterprises,
+    capital_text,
+    founding_date,
+    org_body,
+)
 from huiju.demo.manifest import DataFile
 from huiju.demo.people import Population
 from huiju.demo.pools import INDUSTRIES, TRADE_CHARS, weighted_index

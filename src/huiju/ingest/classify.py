@@ -26,8 +26,18 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from huiju.ingest.validators import check_bank_card, check_citizen_id, check_mobile, check_uscc
-from huiju.security.classification import KIND_POLICIES, Label, default_label_for, default_mask_for
+from huiju.ingest.validators import (
+    check_bank_card,
+    check_citizen_id,
+    check_mobile,
+    check_uscc,
+)
+from huiju.security.classification import (
+    KIND_POLICIES,
+    Label,
+    default_label_for,
+    default_mask_for,
+)
 
 SAMPLE_SIZE = 1000
 CONTENT_THRESHOLD = 0.8

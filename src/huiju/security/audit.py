@@ -26,7 +26,13 @@ from huiju.events import Event, subscribe
 from huiju.i18n import N_
 from huiju.security import keys
 from huiju.security.crypto import SM2_DEFAULT_SIGNER_ID, get_provider, sm3_hex
-from huiju.security.models import GENESIS, AuditCheckpoint, AuditEntry, AuditHead, SigningKey
+from huiju.security.models import (
+    GENESIS,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHead,
+    SigningKey,
+)
 from huiju.storage.db import utcnow
 
 CHECKPOINT_INFO_KEY = "huiju.audit.checkpoint"  # session.info: the checkpoint the last commit signed

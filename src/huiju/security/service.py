@@ -21,7 +21,14 @@ from huiju.security.audit import (
     write_export,
 )
 from huiju.security.models import AuditCheckpoint, AuditEntry, DataKey, SigningKey
-from huiju.security.permissions import AUDIT_CHECKPOINT, AUDIT_EXPORT, AUDIT_VERIFY, AUDIT_VIEW, KEYS_ROTATE, KEYS_VIEW
+from huiju.security.permissions import (
+    AUDIT_CHECKPOINT,
+    AUDIT_EXPORT,
+    AUDIT_VERIFY,
+    AUDIT_VIEW,
+    KEYS_ROTATE,
+    KEYS_VIEW,
+)
 from huiju.storage.uow import UnitOfWork
 
 

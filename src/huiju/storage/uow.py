@@ -12,7 +12,8 @@ from huiju.config import Settings
 from huiju.errors import NotFound
 from huiju.events import Event, subscribers
 from huiju.storage.db import make_engine, make_sessionmaker
-from huiju.storage.lake import Lake, LakeEngine, LakeVersion, StagedVersion, make_engine as make_lake_engine
+from huiju.storage.lake import Lake, LakeEngine, LakeVersion, StagedVersion
+from huiju.storage.lake import make_engine as make_lake_engine
 
 T = TypeVar("T")
 
