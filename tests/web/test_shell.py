@@ -39,10 +39,12 @@ def test_each_role_has_its_own_home(app, people):
 def test_wrong_password_is_refused_in_chinese_and_audited(client, people, storage):
     r = login(client, "ga_steward", "wrong-password")
     assert r.status_code == 401 and "用户名或密码错误" in r.text
+    unknown = login(client, "nobody-here", "wrong-password")
+    assert unknown.status_code == 401 and "用户名或密码错误" in unknown.text  # no hint that the user exists
     from huiju.security.models import AuditEntry
 
     with storage.uow() as uow:
-        assert uow.session.query(AuditEntry).filter_by(event_type="LoginFailed").count() == 1
+        assert uow.session.query(AuditEntry).filter_by(event_type="LoginFailed").count() == 2
 
 
 def test_forms_without_csrf_token_are_rejected(client, people):
