@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         redoc_url=None,
     )
     app.state.storage = storage
+    app.state.settings = settings
     app.state.templates = make_templates()
     errors.install(app)
 
@@ -65,11 +66,17 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         return response
 
     from huiju.auth.api import router as auth_router
+    from huiju.catalog.api import router as catalog_router
+    from huiju.ingest.api import router as ingest_router
+    from huiju.ingest.pages import router as ingest_pages
     from huiju.security.api import router as security_router
     from huiju.web.pages import router as pages_router
 
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(security_router, prefix="/api/v1")
+    app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(ingest_router, prefix="/api/v1")
     app.include_router(pages_router)
+    app.include_router(ingest_pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

@@ -46,3 +46,8 @@ class Unauthenticated(HuijuError):
 class Forbidden(HuijuError):
     status = 403
     code = "forbidden"
+
+
+class TooLarge(HuijuError):
+    status = 413
+    code = "too_large"

@@ -117,6 +117,9 @@ class UnitOfWork:
                     schema=staged.schema_json(),
                 )
                 self.session.add(version)
+                self.session.flush()
+                for callback in staged.on_publish:
+                    callback(version)
                 published.append(version)
             self.session.flush()
             pending, self._events = self._events, []

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from huiju.auth import service as auth_service
-from huiju.auth.roles import Actor, Role
-from huiju.errors import HuijuError, Unauthenticated
+from huiju.auth.roles import Role
+from huiju.errors import HuijuError
 from huiju.security import service as security_service
-from huiju.web.deps import SESSION_COOKIE, ActorDep, CsrfDep, UowDep, csrf_token
+from huiju.web.deps import SESSION_COOKIE, ActorDep, CsrfDep, UowDep
+from huiju.web.rendering import render
+from huiju.web.rendering import require_login as _require_login
 
 router = APIRouter(include_in_schema=False)
-
-
-def render(request: Request, actor: Actor, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    templates = request.app.state.templates
-    context.update(actor=actor, csrf_token=csrf_token(request), path=request.url.path)
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
 def _safe_next(target: str | None) -> str:
@@ -31,11 +27,6 @@ def _safe_next(target: str | None) -> str:
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
-
-
-def _require_login(actor: Actor) -> None:
-    if not actor.is_authenticated:
-        raise Unauthenticated("Please log in first")
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -6,8 +6,9 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -42,6 +43,7 @@ class StagedVersion:
         self._writer: pq.ParquetWriter | None = None
         self._rows_in_file = 0
         self.closed = False
+        self.on_publish: list[Callable[[Any], None]] = []  # run with the manifest row, inside the commit
 
     def write(self, data: pa.RecordBatch | pa.Table) -> None:
         if self.closed:

@@ -1,0 +1,72 @@
+"""HTML pages for stewards: datasets, uploading a file, a job's quality report and quarantine."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from huiju.catalog import service as catalog_service
+from huiju.errors import TooLarge
+from huiju.ingest import service
+from huiju.web.deps import ActorDep, CsrfDep, UowDep
+from huiju.web.rendering import render, require_login
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/datasets", response_class=HTMLResponse)
+def datasets(request: Request, uow: UowDep, actor: ActorDep) -> Response:
+    require_login(actor)
+    items = [(ds, catalog_service.current_version(uow, actor, ds.key))
+             for ds in catalog_service.list_datasets(uow, actor)]
+    return render(request, actor, "ingest/datasets.html", items=items)
+
+
+@router.get("/datasets/{key}", response_class=HTMLResponse)
+def dataset(request: Request, key: str, uow: UowDep, actor: ActorDep) -> Response:
+    require_login(actor)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
+    return render(request, actor, "ingest/dataset.html", ds=ds,
+                  versions=catalog_service.list_versions(uow, actor, key),
+                  jobs=service.list_jobs(uow, actor, dataset_key=key, limit=20))
+
+
+@router.post("/datasets/{key}/upload", dependencies=[CsrfDep])
+async def upload(request: Request, key: str, actor: ActorDep, file: Annotated[UploadFile, File()],
+                 encoding: Annotated[str, Form()] = "", mode: Annotated[str, Form()] = "replace") -> Response:
+    require_login(actor)
+    settings = request.app.state.settings
+    if file.size is not None and file.size > settings.upload_max_mb * 1024 * 1024:
+        raise TooLarge("The file is larger than the upload limit of %(mb)s MiB", mb=settings.upload_max_mb)
+    folder = settings.home / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, delete=False) as out:
+        shutil.copyfileobj(file.file, out)
+    path = Path(out.name)
+
+    def run() -> int:
+        with request.app.state.storage.uow() as uow:
+            job = service.ingest_file(uow, actor, dataset_key=key, path=path,
+                                      original_name=Path(file.filename or "upload").name,
+                                      encoding=encoding or None, write_mode=mode)
+            return job.id
+
+    try:
+        job_id = await run_in_threadpool(run)
+    finally:
+        path.unlink(missing_ok=True)
+    return RedirectResponse(f"/ingest/jobs/{job_id}", status_code=303)
+
+
+@router.get("/ingest/jobs/{job_id}", response_class=HTMLResponse)
+def job(request: Request, job_id: int, uow: UowDep, actor: ActorDep) -> Response:
+    require_login(actor)
+    report = service.quality_report(uow, actor, job_id)
+    rows = service.list_quarantine(uow, actor, job_id, limit=100)
+    return render(request, actor, "ingest/job.html", report=report, rows=rows)
