@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -22,6 +22,7 @@ from huiju.auth.roles import Actor, Role
 from huiju.config import Settings
 from huiju.demo import city
 from huiju.demo.generator import generate
+from huiju.demo.ingest import ingest_sources
 from huiju.errors import Invalid
 from huiju.i18n import gettext as _
 from huiju.storage.uow import Storage
@@ -50,13 +51,16 @@ class DemoSummary:
     rows: int
     defects: int
     seconds: float
-    extra: dict[str, int] = field(default_factory=dict)
+    accepted: int = 0
+    quarantined: int = 0
 
     def print(self, console: Console, host: str, port: int) -> None:
         console.print(_("Demo city loaded in %(s).1f s: %(d)s departments, %(f)s source files, %(r)s rows, "
                         "%(x)s injected defects (manifest: %(m)s).")
                       % {"s": self.seconds, "d": self.departments, "f": self.files, "r": self.rows,
                          "x": self.defects, "m": self.sources / "manifest.json"})
+        console.print(_("Loaded through the ingest pipeline: %(ok)s rows accepted, %(bad)s quarantined with reasons.")
+                      % {"ok": f"{self.accepted:,}", "bad": f"{self.quarantined:,}"})
         table = Table(_("Username"), _("Role"), _("Department"), title=_("Demo accounts (password: %(p)s)")
                       % {"p": city.DEMO_PASSWORD})
         for acc in self.accounts:
@@ -92,8 +96,16 @@ def load_demo(storage: Storage, *, scale: str, seed: int, console: Console | Non
                             advance=rows)
 
         manifest = generate(sources, scale=scale, seed=seed, progress=on_progress)
+        load_task = progress.add_task(_("Loading the sources into the platform"), total=sum(f.rows for f in manifest.files))
+
+        def on_loaded(key: str, rows: int) -> None:
+            progress.update(load_task, description=_("Loading the sources into the platform: %(key)s") % {"key": key},
+                            advance=rows)
+
+        jobs = ingest_sources(storage, DEMO_ACTOR, sources, progress=on_loaded)
     return DemoSummary(
         departments=len(city.DEPARTMENTS), accounts=accounts, sources=sources, files=len(manifest.files),
         rows=sum(f.rows for f in manifest.files), defects=len(manifest.defects),
         seconds=time.perf_counter() - started,
+        accepted=sum(j.rows_accepted for j in jobs.values()), quarantined=sum(j.rows_rejected for j in jobs.values()),
     )

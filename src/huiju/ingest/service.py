@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import func, select
 
 from huiju.auth.authz import require, visible
@@ -51,7 +52,7 @@ def rule_set_sm3(schema: dict[str, Any], rules: list[dict[str, Any]]) -> str:
 
 def ingest_file(uow: UnitOfWork, actor: Actor, *, dataset_key: str, path: Path, original_name: str | None = None,
                 encoding: str | None = None, sheet: str | int | None = None, header_rows: int | None = None,
-                write_mode: str = "replace", today: date | None = None,
+                write_mode: str = "replace", today: date | None = None, options: dict[str, Any] | None = None,
                 progress: Callable[[int], None] | None = None) -> IngestJob:
     """Validate a file row by row into a new version of the dataset; rejected rows go to quarantine.
 
@@ -69,8 +70,9 @@ def ingest_file(uow: UnitOfWork, actor: Actor, *, dataset_key: str, path: Path, 
     uow.add(job)
     uow.commit()  # the job is visible (and its progress) while it runs
     try:
-        connector = open_file(path, encoding=encoding, sheet=sheet, header_rows=header_rows)
-        schema, rules, proposed = _schema_for(uow, actor, ds, connector, path, encoding, sheet, header_rows)
+        opened = {"encoding": encoding, "sheet": sheet, "header_rows": header_rows, **(options or {})}
+        connector = open_file(path, **opened)
+        schema, rules, proposed = _schema_for(uow, actor, ds, path, opened)
         staged = uow.stage_version(ds.key)
         previous = _current_batches(uow, actor, ds.key) if write_mode == "append" else ()
 
@@ -107,24 +109,29 @@ def ingest_file(uow: UnitOfWork, actor: Actor, *, dataset_key: str, path: Path, 
     return job
 
 
-def _schema_for(uow: UnitOfWork, actor: Actor, ds: Any, connector: Any, path: Path, encoding: str | None,
-                sheet: str | int | None, header_rows: int | None) -> tuple[TableSchema, list[Rule], bool]:
-    """The dataset's schema and rules; on first load, inferred from the file and proposed to the steward."""
+def _schema_for(uow: UnitOfWork, actor: Actor, ds: Any, path: Path,
+                opened: dict[str, Any]) -> tuple[TableSchema, list[Rule], bool]:
+    """The dataset's schema and rules; on first load, inferred from the file and proposed to the steward.
+
+    Classification on arrival: while a dataset has no labels, its columns' sensitivity is proposed
+    from the first batch's headers and content, whether or not a schema was declared.
+    """
+    first = None
+    if not ds.table_schema or not ds.labels:
+        first = next(iter(open_file(path, **opened).read()), None)
+    if first is not None and not ds.labels:
+        table = pa.Table.from_batches([first])
+        labels = propose_labels({c: table.column(c).combine_chunks() for c in table.column_names if c != "_row"})
+        catalog_service.save_labels(uow, actor, ds.key, {c: _proposal_json(p) for c, p in labels.items()
+                                                        if p.kind != "none"})
     if ds.table_schema:
         schema = TableSchema.from_json(json.dumps(ds.table_schema))
-        rules = [Rule.model_validate(r) for r in ds.rules] if ds.rules else rules_from_schema(schema)
-        return schema, rules, False
-    sample = open_file(path, encoding=encoding, sheet=sheet, header_rows=header_rows)
-    first = next(iter(sample.read()), None)
+        declared = [Rule.model_validate(r) for r in ds.rules or []]
+        implied = [r for r in rules_from_schema(schema) if r.id not in {d.id for d in declared}]
+        return schema, implied + declared, False
     if first is None:
         raise Invalid("The file has a header but no rows; nothing to infer a schema from")
-    import pyarrow as pa
-
-    table = pa.Table.from_batches([first])
-    schema = infer_schema(table)
-    labels = propose_labels({c: table.column(c).combine_chunks() for c in table.column_names if c != "_row"})
-    catalog_service.save_labels(uow, actor, ds.key, {c: _proposal_json(p) for c, p in labels.items()
-                                                    if p.kind != "none"})
+    schema = infer_schema(pa.Table.from_batches([first]))
     return schema, rules_from_schema(schema), True
 
 
