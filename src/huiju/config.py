@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     default_locale: str = Field(default="zh_CN", description="Language of pages and messages by default.")
     host: str = Field(default="127.0.0.1", description="Address `huiju serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `huiju serve` listens on.")
+    ingest_max_columns: int = Field(default=60, ge=1, description="Widest file ingest accepts, in columns.")
     upload_max_mb: int = Field(default=1024, ge=1, description="Largest file accepted by an upload, in MiB.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
     master_key: str = Field(

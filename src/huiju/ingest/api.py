@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from huiju.errors import TooLarge
 from huiju.ingest import service
@@ -79,3 +80,16 @@ def quality_report(job_id: int, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
 @router.get("/ingest/jobs/{job_id}/quarantine", response_model=list[QuarantineRowOut])
 def list_quarantine(job_id: int, uow: UowDep, actor: ActorDep, after_row: int = 0, limit: int = 100):
     return service.list_quarantine(uow, actor, job_id, after_row=after_row, limit=limit)
+
+
+class ResubmitIn(BaseModel):
+    """Corrected values by quarantined row id (as a string key) and column; rows to discard."""
+
+    corrections: dict[int, dict[str, str | None]] = Field(default_factory=dict)
+    discard: list[int] = Field(default_factory=list)
+
+
+@router.post("/ingest/jobs/{job_id}/quarantine/resubmit", response_model=JobOut, status_code=201)
+def resubmit_quarantine(job_id: int, body: ResubmitIn, uow: UowDep, actor: ActorDep):
+    """Rows that now pass are appended as a new version; the new job (kind "resubmit") has the counts."""
+    return service.resubmit_quarantine(uow, actor, job_id, body.corrections, discard=body.discard)

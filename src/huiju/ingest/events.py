@@ -28,3 +28,60 @@ class IngestFinished(IngestEvent):
 class QuarantineResubmitted(IngestEvent):
     job_id: int
     rows: int
+
+
+# ---- 一数一源, correction tasks and base libraries -------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class ElementRegistered(IngestEvent):
+    element_id: int
+    code: str
+    subject: str
+    authority_department_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnMapped(IngestEvent):
+    dataset_id: int
+    column: str
+    element_id: int
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnUnmapped(IngestEvent):
+    dataset_id: int
+    column: str
+    element_id: int
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ElementCompared(IngestEvent):
+    """One element compared across datasets: discrepancies found, tasks opened, stale tasks closed."""
+
+    element_id: int
+    code: str
+    datasets: list[str]
+    discrepancies: int
+    tasks_opened: int
+    tasks_closed: int
+    trigger: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectionTaskResolved(IngestEvent):
+    task_id: int
+    element_id: int
+    outcome: str
+    department_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaseLibraryBuilt(IngestEvent):
+    subject: str
+    dataset_id: int
+    rows: int
+    fallback_values: int
+    inputs: list[str]
+    trigger: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -69,4 +69,42 @@ def job(request: Request, job_id: int, uow: UowDep, actor: ActorDep) -> Response
     require_login(actor)
     report = service.quality_report(uow, actor, job_id)
     rows = service.list_quarantine(uow, actor, job_id, limit=100)
-    return render(request, actor, "ingest/job.html", report=report, rows=rows)
+    return render(request, actor, "ingest/job.html", report=report, rows=rows,
+                  editable=service.correction_fields(uow, actor, job_id, rows))
+
+
+FIX_PREFIX, SHOWN_PREFIX = "fix.", "was."  # fix.<row id>.<column>: the value sent; was.<row id>.<column>: shown
+
+
+def _corrections(form: Any, chosen: str) -> dict[int, dict[str, str | None]]:
+    """The values of the row whose 重新提交 button was pressed, or of every row changed on the page ("changed")."""
+    fixes: dict[int, dict[str, str | None]] = {}
+    changed: set[int] = set()
+    for name, value in form.multi_items():
+        row, _, column = name.removeprefix(FIX_PREFIX).partition(".")
+        if not name.startswith(FIX_PREFIX) or not row.isdigit() or not column:
+            continue
+        text = str(value).strip()
+        fixes.setdefault(int(row), {})[column] = text or None
+        if text != str(form.get(SHOWN_PREFIX + name.removeprefix(FIX_PREFIX)) or "").strip():
+            changed.add(int(row))
+    if chosen == "changed":
+        return {row: values for row, values in fixes.items() if row in changed}
+    return {int(chosen): fixes.get(int(chosen), {})} if chosen.isdigit() else {}
+
+
+@router.post("/ingest/jobs/{job_id}/resubmit", dependencies=[CsrfDep])
+async def resubmit(request: Request, job_id: int, actor: ActorDep) -> Response:
+    """One form around the quarantine table: a row's 重新提交 or 丢弃 button, or 重新提交 every changed row."""
+    require_login(actor)
+    form = await request.form()
+    dropped = str(form.get("discard") or "")
+    corrections = _corrections(form, str(form.get("resubmit") or ""))
+    discard = [int(dropped)] if dropped.isdigit() else []
+
+    def run() -> int:
+        with request.app.state.storage.uow() as uow:
+            return service.resubmit_quarantine(uow, actor, job_id, corrections, discard=discard).id
+
+    new_id = await run_in_threadpool(run)
+    return RedirectResponse(f"/ingest/jobs/{job_id}?resubmitted={new_id}", status_code=303)

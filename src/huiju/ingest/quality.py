@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from huiju.ingest.standardize import (
     sql_typed_literal,
     standardize_steps,
 )
+from huiju.ingest.validators import STRIP_CHARS
 from huiju.ingest.validators_sql import quote_ident
 
 FAIL_PREFIX = "__fail__"
@@ -165,7 +166,9 @@ def _fail_sql(rule: Rule, schema: TableSchema, cols: Mapping[str, int], today: d
     if kind == "required":
         return f"{s} IS NULL"
     if kind in KIND_FORMAT:
-        return f"NOT {sql_format_valid(s, KIND_FORMAT[kind], today=today, known=rule.known)}"
+        fmt = KIND_FORMAT[kind]  # a field declared with this format already holds its standard text in s
+        clean = f.type == "string" and f.format == fmt
+        return f"NOT {sql_format_valid(s, fmt, today=today, known=rule.known, standardized=clean)}"
     if kind == "enum":
         return f"{t} NOT IN ({', '.join(sql_typed_literal(v, f) for v in rule.values or ())})"
     if kind in ("range", "length"):
@@ -196,14 +199,18 @@ def _fail_sql(rule: Rule, schema: TableSchema, cols: Mapping[str, int], today: d
 
 
 def compile_check(schema: TableSchema, rules: Sequence[Rule], *, relation: str, today: date,
-                  lookups: Mapping[str, str] | None = None, extra_columns: Sequence[str] = ()) -> str:
-    """One SELECT over `relation`: _row, each field typed under its name, extras as text, one fail column per rule."""
+                  lookups: Mapping[str, str] | None = None, extra_columns: Sequence[str] = (),
+                  trimmed: Collection[str] = ()) -> str:
+    """One SELECT over `relation`: _row, each field typed under its name, extras as text, one fail column per rule.
+
+    ``trimmed`` names the fields whose column is VARCHAR already stripped of STRIP_CHARS (see split_batch).
+    """
     cols = {f.name: i for i, f in enumerate(schema.fields)}
     all_rules = _with_type_rules(schema, rules)
     extras = [quote_ident(c) for c in extra_columns]
     # Each standardisation step is its own projection, so a step reads its input as a plain column however
     # often it uses it; the last layer holds the standard text __huiju_s<i> and the typed value __huiju_t<i>.
-    steps = [standardize_steps(f, schema.missing_values) for f in schema.fields]
+    steps = [standardize_steps(f, schema.missing_values, trimmed=f.name in trimmed) for f in schema.fields]
     sql, prev = f"SELECT * FROM {quote_relation(relation)}", [quote_ident(f.name) for f in schema.fields]
     for k in range(len(steps[0])):
         cur = [f"__huiju_s{i}" if k == len(steps[0]) - 1 else f"__huiju_{k}_{i}" for i in range(len(prev))]
@@ -270,6 +277,54 @@ def _reject_records(failed: pa.Table, raw: pa.Table, schema: TableSchema, rules:
     return [reject for _row, _order, reject in out]
 
 
+def _trimmed(batch: pa.Table, schema: TableSchema) -> tuple[pa.Table, set[str]]:
+    """The batch with its declared string columns stripped of STRIP_CHARS, and the names of those columns.
+
+    Standardisation's first step, done by Arrow's utf8_trim (the same code-point strip as Python's
+    str.strip and DuckDB's trim): 10 ns a value, against about 100 ns for the guarded trim in SQL
+    (measured on a 524,288-row chunk of the 11-column legal-entity table), which was a quarter of the
+    statement. A column with nothing to strip is passed on as it is. The raw batch is not changed:
+    rejected rows are quarantined exactly as read.
+    """
+    out, names = batch, set()
+    for f in schema.fields:
+        i = batch.schema.get_field_index(f.name)
+        column = batch.column(i)
+        if not pa.types.is_string(column.type):
+            continue
+        try:
+            stripped = pc.utf8_trim(column, STRIP_CHARS)
+        except pa.ArrowInvalid:  # not valid UTF-8: leave it to the SQL step
+            continue
+        if pc.sum(pc.binary_length(stripped)).as_py() != pc.sum(pc.binary_length(column)).as_py():
+            out = out.set_column(i, batch.schema.field(i), stripped)
+        names.add(f.name)
+    return out, names
+
+
+def _later_duplicates(conn: duckdb.DuckDBPyConnection, typed: pa.Table, keys: Sequence[str]) -> pa.ChunkedArray:
+    """The unique rule over a checked batch: true where the typed key already occurred on an earlier row.
+
+    Same meaning as compile_check's window (row_number() OVER (PARTITION BY key ORDER BY _row) > 1, NULL keys
+    never repeat) but run apart on the key columns only, as an aggregate of the repeated keys joined back:
+    inside the main SELECT the window materialised every column and forced an ORDER BY on the result
+    (measured on a 524,288-row chunk of the 11-column legal-entity table, one thread: 0.94 s window +
+    0.21 s sort, against 0.1 s for this).
+    """
+    view = f"__huiju_keys_{uuid.uuid4().hex}"
+    cols = ", ".join(map(quote_ident, keys))
+    present = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in keys)
+    repeated = (f"SELECT {cols}, min({ROW_COLUMN}) AS __huiju_first FROM {view} WHERE {present} "
+                f"GROUP BY {cols} HAVING count(*) > 1")
+    conn.register(view, typed.select([ROW_COLUMN, *dict.fromkeys(keys)]))
+    try:
+        later = conn.sql(f"SELECT b.{ROW_COLUMN} FROM {view} b JOIN ({repeated}) d USING ({cols}) "
+                         f"WHERE b.{ROW_COLUMN} > d.__huiju_first").to_arrow_table()
+    finally:
+        conn.unregister(view)
+    return pc.is_in(typed[ROW_COLUMN], value_set=later[ROW_COLUMN].combine_chunks())
+
+
 def split_batch(conn: duckdb.DuckDBPyConnection, batch: pa.Table, schema: TableSchema, rules: Sequence[Rule], *,
                 today: date, lookups: Mapping[str, str] | None = None) -> BatchResult:
     """Standardise, type and check one all-string batch in one SQL statement, and split it without losing a row."""
@@ -280,13 +335,18 @@ def split_batch(conn: duckdb.DuckDBPyConnection, batch: pa.Table, schema: TableS
         raise ValueError("a batch carries its source row numbers in _row")
     extra = [c for c in batch.column_names if c not in declared and c != ROW_COLUMN]
     all_rules = _with_type_rules(schema, rules)
+    unique = [r for r in all_rules if r.kind == "unique"]
     view = f"__huiju_batch_{uuid.uuid4().hex}"
-    conn.register(view, batch)
+    checked, trimmed = _trimmed(batch, schema)
+    conn.register(view, checked)
     try:
-        sql = compile_check(schema, all_rules, relation=view, today=today, lookups=lookups, extra_columns=extra)
+        sql = compile_check(schema, [r for r in all_rules if r.kind != "unique"], relation=view, today=today,
+                            lookups=lookups, extra_columns=extra, trimmed=trimmed)
         result = conn.sql(sql).to_arrow_table()
     finally:
         conn.unregister(view)
+    for rule in unique:
+        result = result.append_column(FAIL_PREFIX + rule.id, _later_duplicates(conn, result, rule.fields))
     fail_cols = [FAIL_PREFIX + r.id for r in all_rules]
     bad = functools.reduce(pc.or_, (result[c] for c in fail_cols), pa.repeat(False, result.num_rows))
     accepted = result.filter(pc.invert(bad)).drop_columns(fail_cols)

@@ -16,6 +16,7 @@ from huiju.auth.authz import require, visible
 from huiju.auth.roles import Actor
 from huiju.catalog import service as catalog_service
 from huiju.errors import HuijuError, Invalid
+from huiju.ingest.authority import service as authority_service
 from huiju.ingest.classify import propose_labels
 from huiju.ingest.connectors import open_file
 from huiju.ingest.events import IngestFinished
@@ -72,6 +73,9 @@ def ingest_file(uow: UnitOfWork, actor: Actor, *, dataset_key: str, path: Path, 
     try:
         opened = {"encoding": encoding, "sheet": sheet, "header_rows": header_rows, **(options or {})}
         connector = open_file(path, **opened)
+        if len(connector.columns) > uow.settings.ingest_max_columns:
+            raise Invalid("The file has %(n)s columns; at most %(max)s are accepted (setting HUIJU_INGEST_MAX_COLUMNS)",
+                          n=len(connector.columns), max=uow.settings.ingest_max_columns)
         schema, rules, proposed = _schema_for(uow, actor, ds, path, opened)
         staged = uow.stage_version(ds.key)
         previous = _current_batches(uow, actor, ds.key) if write_mode == "append" else ()
@@ -106,6 +110,7 @@ def ingest_file(uow: UnitOfWork, actor: Actor, *, dataset_key: str, path: Path, 
                                    input_sm3=digest))
     staged.on_publish.append(lambda version: setattr(job, "version_id", version.id))
     uow.commit()
+    authority_service.on_version_published(uow, actor, ds.key)  # 一数一源 re-compare, base libraries rebuilt
     return job
 
 
@@ -211,3 +216,140 @@ def list_quarantine(uow: UnitOfWork, actor: Actor, job_id: int, *, after_row: in
     query = (select(QuarantineRow).where(QuarantineRow.job_id == job.id, QuarantineRow.row_number > after_row)
              .order_by(QuarantineRow.row_number).limit(min(limit, 1000)))
     return list(uow.session.scalars(query))
+
+
+# ---- correcting and resubmitting quarantined rows (mechanics in ingest/quarantine.py) -----
+
+def resubmit_quarantine(uow: UnitOfWork, actor: Actor, job_id: int, corrections: dict[int, dict[str, str | None]],
+                        *, discard: list[int] | tuple[int, ...] = (), today: date | None = None) -> IngestJob:
+    """Check corrected quarantined rows of a job again and append the ones that now pass as a new version.
+
+    ``corrections`` maps quarantined row ids of the job to new values by column (a row kept as a raw line is
+    given as a whole); ``discard`` names rows the steward gives up on. Rows that still fail stay open with
+    their new reasons. A new job of kind "resubmit" records the attempt, with accepted + rejected = read.
+    """
+    from huiju.errors import Conflict, NotFound
+    from huiju.ingest import quarantine
+    from huiju.ingest.events import QuarantineResubmitted
+    from huiju.ingest.permissions import QUARANTINE_RESOLVE
+
+    job = uow.get(IngestJob, job_id)
+    require(actor, QUARANTINE_RESOLVE, department_id=job.department_id)
+    corrections = {int(k): dict(v or {}) for k, v in corrections.items()}
+    discard_ids = {int(i) for i in discard}
+    if not corrections and not discard_ids:
+        raise Invalid("Give corrected values for at least one quarantined row, or rows to discard")
+    if both := sorted(set(corrections) & discard_ids):
+        raise Invalid("Quarantined row %(id)s cannot be both corrected and discarded", id=both[0])
+    wanted = set(corrections) | discard_ids
+    rows = {q.id: q for q in uow.session.scalars(
+        select(QuarantineRow).where(QuarantineRow.job_id == job.id, QuarantineRow.id.in_(wanted))
+        .order_by(QuarantineRow.row_number).with_for_update())}
+    for row_id in sorted(wanted):
+        if row_id not in rows:
+            raise NotFound("Quarantined row %(id)s of job %(job)s not found", id=row_id, job=job.id)
+        if rows[row_id].status == "resubmitted":
+            raise Conflict("Row %(row)s was already resubmitted", row=rows[row_id].row_number)
+        if rows[row_id].status != "open":
+            raise Conflict("Row %(row)s was already discarded", row=rows[row_id].row_number)
+    ds = _dataset_of_job(uow, actor, job)
+    if not ds.table_schema:
+        raise Invalid("The dataset has no schema to check the corrected rows with")
+    schema = TableSchema.from_json(json.dumps(ds.table_schema))
+    declared = [Rule.model_validate(r) for r in ds.rules or []]
+    rules = [r for r in rules_from_schema(schema) if r.id not in {d.id for d in declared}] + declared
+    names = [f.name for f in schema.fields]
+
+    fixed: list[tuple[QuarantineRow, dict[str, str | None], dict[str, Any]]] = []
+    for q in sorted((rows[i] for i in corrections), key=lambda q: q.row_number):
+        values, stored = quarantine.apply_correction(q.raw, corrections[q.id], names, row=q.row_number)
+        fixed.append((q, values, stored))
+    numbers = [q.row_number for q, _v, _s in fixed]
+    if len(set(numbers)) != len(numbers):
+        raise Invalid("Rows with the same row number must be resubmitted one at a time")
+    submitted = json.dumps({str(q.row_number): values for q, values, _s in fixed}, ensure_ascii=False,
+                           sort_keys=True).encode()
+    new = IngestJob(dataset_id=job.dataset_id, department_id=job.department_id, source_kind="resubmit",
+                    input_name=f"job {job.id} corrections", input_sm3=get_provider().sm3(submitted).hex(),
+                    input_bytes=len(submitted), write_mode="append", status="running", created_by=actor.user_id)
+    uow.add(new)
+    uow.session.flush()
+
+    outcome, files = None, []
+    if fixed:
+        current = catalog_service.current_version(uow, actor, ds.key)
+        files = [uow.lake.abspath(current.path) / f for f in current.files] if current else []
+        batch = quarantine.build_batch([(q.row_number, values) for q, values, _s in fixed], names)
+        outcome = quarantine.revalidate(batch, schema, rules, today=today or date.today(), current_files=files)
+    notices: list[str] = []
+    if outcome is not None and outcome.accepted.num_rows:
+        import pyarrow.parquet as pq
+
+        table = outcome.accepted.drop_columns([quarantine.ROW_COLUMN])
+        if files:  # the current version's rows first, as in append mode, then the fixed rows in its columns
+            table, left_out = quarantine.conform(table, pq.read_schema(files[0]), names)
+            if left_out:
+                notices.append(quarantine.zh(quarantine.LEFT_OUT, {"columns": "、".join(left_out)}))
+        staged = uow.stage_version(ds.key)
+        for previous in _current_batches(uow, actor, ds.key):
+            staged.write(previous)
+        staged.write(table)
+        schema_json = json.loads(schema.to_json())
+        catalog_service.mount_on_publish(
+            uow, actor, ds.key, staged, kind="resubmit", job_id=new.id,
+            inputs=[{"name": new.input_name, "job_id": job.id, "rows": outcome.accepted_rows,
+                     "sm3": new.input_sm3, "bytes": new.input_bytes}],
+            rule_set_sm3=rule_set_sm3(schema_json, [r.model_dump(mode="json") for r in rules]))
+        staged.on_publish.append(lambda version: setattr(new, "version_id", version.id))
+
+    accepted = set(outcome.accepted_rows) if outcome else set()
+    for q, _values, stored in fixed:
+        q.raw = stored
+        if q.row_number in accepted:
+            q.status = "resubmitted"
+        else:
+            q.reasons = outcome.failed[q.row_number] if outcome else q.reasons
+    for row_id in sorted(discard_ids):
+        rows[row_id].status = "discarded"
+    new.rows_read = len(fixed)
+    new.rows_accepted = len(accepted)
+    new.rows_rejected = len(fixed) - len(accepted)
+    new.rule_counts = dict(outcome.rule_counts) if outcome else {}
+    if new.rows_rejected:
+        notices.append(quarantine.zh(quarantine.STILL_OPEN, {"job": job.id, "n": new.rows_rejected}))
+    if discard_ids:
+        notices.append(quarantine.zh(quarantine.DISCARDED, {"n": len(discard_ids)}))
+    new.notices = notices
+    new.status, new.finished_at = "succeeded", utcnow()
+    uow.emit(actor, QuarantineResubmitted(job_id=job.id, rows=len(accepted)))
+    uow.emit(actor, IngestFinished(job_id=new.id, dataset_id=new.dataset_id, status=new.status,
+                                   rows_read=new.rows_read, rows_accepted=new.rows_accepted,
+                                   rows_rejected=new.rows_rejected, input_sm3=new.input_sm3))
+    uow.commit()
+    return new
+
+
+def correction_fields(uow: UnitOfWork, actor: Actor, job_id: int, rows: list[QuarantineRow]) -> dict[int, list[str]]:
+    """For a correction form: the columns offered per open quarantined row (the failing ones; all for a raw line)."""
+    from huiju.ingest import quarantine
+
+    job = get_job(uow, actor, job_id)
+    open_rows = [q for q in rows if q.job_id == job.id and q.status == "open"]
+    names: list[str] = []
+    if any(quarantine.LINE in q.raw for q in open_rows):  # only a raw line needs the schema's field names
+        ds = _dataset_of_job(uow, actor, job)
+        names = [f["name"] for f in (ds.table_schema or {}).get("fields", [])]
+    return {q.id: quarantine.editable_fields(q.raw, q.reasons, names) for q in open_rows}
+
+
+def _dataset_of_job(uow: UnitOfWork, actor: Actor, job: IngestJob) -> Any:
+    """The job's dataset, found through the version it made (a quarantine belongs to a job that made one)."""
+    from huiju.errors import NotFound
+    from huiju.storage.lake import LakeVersion
+
+    if job.version_id is not None:
+        return catalog_service.dataset_by_key(uow, actor, uow.get(LakeVersion, job.version_id).dataset_key)
+    for ds in catalog_service.list_datasets(uow, actor):
+        if ds.id == job.dataset_id:
+            return ds
+    raise NotFound("Dataset %(key)s not found", key=job.dataset_id)

@@ -25,7 +25,6 @@ from huiju.ingest.validators import (
     ID_WEIGHTS,
     PROVINCE_PREFIXES,
     REGION_PATTERN,
-    STRIP_CHARS,
 )
 from huiju.ingest.validators_sql import (
     quote_ident,
@@ -34,6 +33,7 @@ from huiju.ingest.validators_sql import (
     sql_mobile_valid,
     sql_org_code_valid,
     sql_uscc_valid,
+    trim_edges,
 )
 
 if TYPE_CHECKING:
@@ -95,9 +95,7 @@ def _bind(value_sql: str, name: str, body: str) -> str:
 
 def _trim(x: str) -> str:
     """Strip STRIP_CHARS; trim() with a character set is slow, so it only runs where an edge character needs it."""
-    edge = ", ".join(str(ord(c)) for c in STRIP_CHARS)
-    return (f"CASE WHEN ascii({x}) IN ({edge}) OR ascii(substr({x}, -1)) IN ({edge}) "
-            f"THEN trim(CAST({x} AS VARCHAR), {sql_literal(STRIP_CHARS)}) ELSE CAST({x} AS VARCHAR) END")
+    return trim_edges(x)
 
 
 def _upgrade_id15(v: str) -> str:
@@ -123,29 +121,42 @@ _IDENTIFIER_FORMS: dict[str, Callable[[str], str]] = {
 IDENTIFIER_FORMATS = tuple(_IDENTIFIER_FORMS)
 
 
-def sql_region_code_valid(col: str, known: Collection[str] | None = None) -> str:
-    """True where check_region_code(value, known).ok: GB/T 2260 structure, and membership when `known` is given."""
+def sql_region_code_valid(col: str, known: Collection[str] | None = None, *, standardized: bool = False) -> str:
+    """True where check_region_code(value, known).ok: GB/T 2260 structure, and membership when `known` is given.
+
+    ``standardized``: the column already holds the normalised identifier (a gb2260 field's standard text).
+    """
     prefixes = ", ".join(map(sql_literal, sorted(PROVINCE_PREFIXES)))
-    body = (f"regexp_full_match(v, '{REGION_PATTERN}') AND substr(v, 1, 2) IN ({prefixes}) "
-            "AND (substr(v, 3, 2) = '90' OR substr(v, 3, 2) <= '70') "
-            "AND NOT (substr(v, 3, 2) = '00' AND substr(v, 5, 2) <> '00')")
-    if known is not None:
-        body += f" AND v IN ({', '.join(map(sql_literal, sorted(known))) or 'NULL'})"
+
+    def body(v: str) -> str:
+        out = (f"regexp_full_match({v}, '{REGION_PATTERN}') AND substr({v}, 1, 2) IN ({prefixes}) "
+               f"AND (substr({v}, 3, 2) = '90' OR substr({v}, 3, 2) <= '70') "
+               f"AND NOT (substr({v}, 3, 2) = '00' AND substr({v}, 5, 2) <> '00')")
+        if known is not None:
+            out += f" AND {v} IN ({', '.join(map(sql_literal, sorted(known))) or 'NULL'})"
+        return f"CASE WHEN {v} IS NOT NULL THEN coalesce({out}, false) END"
+
+    if standardized:
+        return body(quote_ident(col))
     fold = (f"CASE WHEN strlen(t) = length(t) THEN upper(t) "
             f"ELSE translate(t, {sql_literal(FOLD_FROM)}, {sql_literal(FOLD_TO)}) END")
-    value = _bind(_trim(quote_ident(col)), "t", fold)
-    return _bind(value, "v", f"CASE WHEN v IS NOT NULL THEN coalesce({body}, false) END")
+    return _bind(_bind(_trim(quote_ident(col)), "t", fold), "v", body("v"))
 
 
-def sql_format_valid(col: str, fmt: str, *, today: date, known: Collection[str] | None = None) -> str:
-    """The in-house validator for an identifier format over column `col` (a name); NULL stays NULL."""
+def sql_format_valid(col: str, fmt: str, *, today: date, known: Collection[str] | None = None,
+                     standardized: bool = False) -> str:
+    """The in-house validator for an identifier format over column `col` (a name); NULL stays NULL.
+
+    ``standardized`` says `col` holds this format's standard text (standardize_steps of a field with this
+    format: trimmed, folded, uppercased), so the validator skips normalising it again.
+    """
     if fmt == "gb11643":
-        return sql_citizen_id_valid(col, today=today)
+        return sql_citizen_id_valid(col, today=today, standardized=standardized)
     if fmt == "gb2260":
-        return sql_region_code_valid(col, known)
+        return sql_region_code_valid(col, known, standardized=standardized)
     checks = {"gb32100": sql_uscc_valid, "gb11714": sql_org_code_valid,
               "mobile": sql_mobile_valid, "bankcard": sql_bank_card_valid}
-    return checks[fmt](col)
+    return checks[fmt](col, standardized=standardized)
 
 
 def _date_text(d: str, field: Field) -> str:
@@ -194,8 +205,13 @@ def _boolean_text(b: str, field: Field) -> str:
             f"WHEN {key} IN ({', '.join(map(sql_literal, falses)) or 'NULL'}) THEN 'false' ELSE {b} END")
 
 
-def standardize_steps(field: Field, missing_values: Sequence[str] = ("",)) -> list[Callable[[str], str]]:
-    """Standardisation as steps over a column reference, each using its input freely; compile_check layers them."""
+def standardize_steps(field: Field, missing_values: Sequence[str] = ("",), *,
+                      trimmed: bool = False) -> list[Callable[[str], str]]:
+    """Standardisation as steps over a column reference, each using its input freely; compile_check layers them.
+
+    ``trimmed``: the column is VARCHAR already stripped of STRIP_CHARS (quality.split_batch trims string
+    columns with Arrow's utf8_trim first), so the first step passes it through.
+    """
 
     identifier = field.type == "string" and field.format in _IDENTIFIER_FORMS
     folds = field.type != "string" or identifier or bool(field.halfwidth)
@@ -214,7 +230,7 @@ def standardize_steps(field: Field, missing_values: Sequence[str] = ("",)) -> li
         "year": lambda x: f"rtrim({x}, '年')", "boolean": lambda x: _boolean_text(x, field),
         "string": _IDENTIFIER_FORMS[field.format] if identifier and field.format else lambda x: x,
     }
-    return [_trim, missing_fold, forms[field.type]]
+    return [(lambda x: x) if trimmed else _trim, missing_fold, forms[field.type]]
 
 
 def sql_standardize(col_expr: str, field: Field, *, missing_values: Sequence[str] = ("",)) -> str:

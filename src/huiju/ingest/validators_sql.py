@@ -9,7 +9,7 @@ promise to short-circuit AND.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from huiju.ingest.validators import (
@@ -51,26 +51,57 @@ def _in(expr: str, values: Iterable[str]) -> str:
     return f"{expr} IN ({', '.join(map(_lit, sorted(values)))})"
 
 
-def _predicate(value_sql: str, body: str) -> str:
-    """Bind `v` to value_sql once; a NULL value gives NULL, any NULL inside body (e.g. a bad date) gives false."""
-    return f"list_transform([{value_sql}], lambda v: CASE WHEN v IS NOT NULL THEN coalesce({body}, false) END)[1]"
+def trim_edges(x: str) -> str:
+    """SQL that strips STRIP_CHARS from a VARCHAR; trim() with a character set is slow (about 0.3 µs a value), so
+    it only runs where the first or last character needs it."""
+    edge = ", ".join(str(ord(c)) for c in STRIP_CHARS)
+    return (f"CASE WHEN ascii({x}) IN ({edge}) OR ascii(substr({x}, -1)) IN ({edge}) "
+            f"THEN trim(CAST({x} AS VARCHAR), {_lit(STRIP_CHARS)}) ELSE CAST({x} AS VARCHAR) END")
+
+
+def _predicate(col: str, body: Callable[[str], str], standardized: bool) -> str:
+    """body(v) over the column's identifier value v: NULL for a NULL value, and any NULL inside body gives false.
+
+    ``standardized`` says the column already holds normalize_identifier's output (quality.compile_check's
+    identifier columns: trimmed, folded, uppercased), so it is used as it is; otherwise the value is normalised
+    here and bound once to a lambda parameter.
+    """
+    if standardized:
+        v = quote_ident(col)
+        return f"CASE WHEN {v} IS NOT NULL THEN coalesce({body(v)}, false) END"
+    return f"list_transform([{_normalized(col)}], lambda v: CASE WHEN v IS NOT NULL THEN coalesce({body('v')}, false) END)[1]"
 
 
 def _normalized(col: str) -> str:
     """SQL form of normalize_identifier; the slow translate() only runs on the rare non-ASCII values."""
-    trimmed = f"trim(CAST({quote_ident(col)} AS VARCHAR), {_lit(STRIP_CHARS)})"
     fold = f"CASE WHEN strlen(s) = length(s) THEN upper(s) ELSE translate(s, {_lit(FOLD_FROM)}, {_lit(FOLD_TO)}) END"
-    return f"list_transform([{trimmed}], lambda s: {fold})[1]"
+    return f"list_transform([{trim_edges(quote_ident(col))}], lambda s: {fold})[1]"
 
 
-def _match(pattern: str) -> str:
-    return f"regexp_full_match(v, {_lit(pattern)})"
+def _match(v: str, pattern: str) -> str:
+    return f"regexp_full_match({v}, {_lit(pattern)})"
 
 
-def _weighted_sum(alphabet: str, weights: Sequence[int]) -> str:
-    """Σ value(v[i]) * w[i], a character's value being its 0-based position in alphabet (-1 if absent)."""
-    term = f"(strpos({_lit(alphabet)}, substr(v, i, 1)) - 1) * {list(weights)}[i]"
-    return f"CAST(list_sum(list_transform(range(1, {len(weights) + 1}), lambda i: {term})) AS BIGINT)"
+def _weighted_sum(v: str, alphabet: str, weights: Sequence[int]) -> str:
+    """Σ value(v[i]) * w[i], a character's value being its 0-based position in alphabet (-1 if absent).
+
+    Unrolled: measured on 524,288 codes (one thread), 17 terms of strpos(alphabet, v[i]) cost 0.54 µs a value
+    against 0.90 µs for list_sum(list_transform(range(..), lambda i: ...)) and 0.90 µs for ascii() arithmetic;
+    extracting the characters is most of it.
+    """
+    return " + ".join(f"(strpos({_lit(alphabet)}, {v}[{i}]) - 1) * {w}" for i, w in enumerate(weights, 1))
+
+
+def _weighted_digits_mod(n: str, weights: Sequence[int], modulus: int) -> str:
+    """An integer ≡ Σ digit_i(n) * w[i] (mod modulus), digit_1 the most significant of len(weights) digits.
+
+    With q_k = n // 10^k, digit_i = q_(k) - 10 q_(k+1) for k = len - i, so the sum is Σ_k q_k * c_k with
+    c_k = w[len-k] - 10 w[len-k+1]: one division and one product per digit, no "% 10" (0.26 µs a value against
+    0.35 µs for the digits one by one, on one thread).
+    """
+    k = len(weights)
+    coef = [(weights[k - 1 - j] - 10 * (weights[k - j] if j else 0)) % modulus for j in range(k)]
+    return " + ".join(f"{n} // {10 ** j} * {c}" if j else f"{n} * {c}" for j, c in enumerate(coef) if c)
 
 
 def _real_date(yyyymmdd_sql: str, today_sql: str) -> str:
@@ -78,39 +109,66 @@ def _real_date(yyyymmdd_sql: str, today_sql: str) -> str:
     return f"try_strptime({yyyymmdd_sql}, '%Y%m%d')::DATE BETWEEN DATE '0001-01-01' AND {today_sql}"
 
 
-def sql_citizen_id_valid(col: str, *, today: date | None = None) -> str:
-    """True where check_citizen_id(value, today=today).ok; `today` defaults to DuckDB's current_date."""
+def sql_citizen_id_valid(col: str, *, today: date | None = None, standardized: bool = False) -> str:
+    """True where check_citizen_id(value, today=today).ok; `today` defaults to DuckDB's current_date.
+
+    An 18-character number has its first 17 digits read as one BIGINT (one TRY_CAST), then the checksum and
+    province are integer arithmetic: 0.3 µs a value against 1.0 µs for a substr per digit (one thread).
+    """
     today_sql = f"DATE '{today.isoformat()}'" if today else "current_date"
-    province = _in("substr(v, 1, 2)", PROVINCE_PREFIXES)
-    checksum = f"substr({_lit(ID_CHECK)}, {_weighted_sum(_DIGITS, ID_WEIGHTS)} % 11 + 1, 1) = substr(v, 18, 1)"
-    id18 = f"{_match(ID18_PATTERN)} AND {province} AND {_real_date('substr(v, 7, 8)', today_sql)} AND {checksum}"
-    birth15 = _real_date("'19' || substr(v, 7, 6)", today_sql)
-    id15 = f"{_match(ID15_PATTERN)} AND {province} AND {birth15}"
-    return _predicate(_normalized(col), f"({id18}) OR ({id15})")
+    provinces = sorted(PROVINCE_PREFIXES)
+
+    def body(v: str) -> str:
+        n = "n"  # the first 17 digits, bound once below
+        checksum = f"strpos({_lit(ID_CHECK)}, {v}[18]) - 1 = ({_weighted_digits_mod(n, ID_WEIGHTS, 11)}) % 11"
+        province18 = f"{n} // {10 ** 15} IN ({', '.join(str(int(p)) for p in provinces)})"
+        birth18 = _real_date(f"substr({v}, 7, 8)", today_sql)
+        bound = f"list_transform([TRY_CAST(left({v}, 17) AS BIGINT)], lambda {n}: {province18} AND {checksum})[1]"
+        id18 = f"{birth18} AND {bound}"
+        birth15 = _real_date("'19' || substr(" + v + ", 7, 6)", today_sql)
+        id15 = f"{_in(f'substr({v}, 1, 2)', provinces)} AND {birth15}"
+        return (f"CASE WHEN {_match(v, ID18_PATTERN)} THEN {id18} "
+                f"WHEN {_match(v, ID15_PATTERN)} THEN {id15} ELSE false END")
+
+    return _predicate(col, body, standardized)
 
 
-def sql_uscc_valid(col: str) -> str:
+def sql_uscc_valid(col: str, *, standardized: bool = False) -> str:
     """True where check_uscc(value).ok: charset, registration department and checksum (or early-pilot list)."""
-    expected = f"substr({_lit(USCC_CHARS)}, (31 - {_weighted_sum(USCC_CHARS, USCC_WEIGHTS)} % 31) % 31 + 1, 1)"
-    department = _in("substr(v, 1, 1)", USCC_KINDS)
-    checksum = f"({expected} = substr(v, 18, 1) OR {_in('v', EARLY_PILOT_USCC)})"
-    return _predicate(_normalized(col), f"{_match(USCC_PATTERN)} AND {department} AND {checksum}")
+
+    def body(v: str) -> str:
+        # The pattern guarantees v[18] is in the alphabet, so comparing positions is comparing characters.
+        checksum = f"strpos({_lit(USCC_CHARS)}, {v}[18]) - 1 = (31 - ({_weighted_sum(v, USCC_CHARS, USCC_WEIGHTS)}) % 31) % 31"
+        department = _in(f"{v}[1]", USCC_KINDS)
+        return (f"CASE WHEN {_match(v, USCC_PATTERN)} THEN {department} AND "
+                f"({checksum} OR {_in(v, EARLY_PILOT_USCC)}) ELSE false END")
+
+    return _predicate(col, body, standardized)
 
 
-def sql_org_code_valid(col: str) -> str:
+def sql_org_code_valid(col: str, *, standardized: bool = False) -> str:
     """True where check_org_code(value).ok; the check character is always the last one, hyphen or not."""
-    c9 = f"11 - {_weighted_sum(_ALNUM, ORG_WEIGHTS)} % 11"
-    return _predicate(_normalized(col), f"{_match(ORG_PATTERN)} AND substr('0123456789X0', {c9} + 1, 1) = right(v, 1)")
+
+    def body(v: str) -> str:
+        c9 = f"11 - ({_weighted_sum(v, _ALNUM, ORG_WEIGHTS)}) % 11"
+        return f"CASE WHEN {_match(v, ORG_PATTERN)} THEN substr('0123456789X0', {c9} + 1, 1) = right({v}, 1) ELSE false END"
+
+    return _predicate(col, body, standardized)
 
 
-def sql_mobile_valid(col: str) -> str:
+def sql_mobile_valid(col: str, *, standardized: bool = False) -> str:
     """True where check_mobile(value).ok."""
-    return _predicate(_normalized(col), _match(MOBILE_PATTERN))
+    return _predicate(col, lambda v: _match(v, MOBILE_PATTERN), standardized)
 
 
-def sql_bank_card_valid(col: str) -> str:
+def sql_bank_card_valid(col: str, *, standardized: bool = False) -> str:
     """True where check_bank_card(value).ok; Luhn over the reversed digits, doubling every second one."""
-    digit = f"(strpos('{_DIGITS}', substr(reverse(v), i, 1)) - 1)"
-    term = f"CASE WHEN i % 2 = 0 THEN [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][{digit} + 1] ELSE {digit} END"
-    luhn = f"CAST(list_sum(list_transform(range(1, length(v) + 1), lambda i: {term})) AS BIGINT) % 10 = 0"
-    return _predicate(f"replace({_normalized(col)}, ' ', '')", f"{_match(BANK_CARD_PATTERN)} AND {luhn}")
+
+    def body(v: str) -> str:
+        digit = f"(strpos('{_DIGITS}', substr(reverse(c), i, 1)) - 1)"
+        term = f"CASE WHEN i % 2 = 0 THEN [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][{digit} + 1] ELSE {digit} END"
+        luhn = f"CAST(list_sum(list_transform(range(1, length(c) + 1), lambda i: {term})) AS BIGINT) % 10 = 0"
+        return (f"list_transform([replace({v}, ' ', '')], "
+                f"lambda c: CASE WHEN {_match('c', BANK_CARD_PATTERN)} THEN {luhn} ELSE false END)[1]")
+
+    return _predicate(col, body, standardized)

@@ -18,6 +18,7 @@ from huiju.ingest.connectors.base import (
 )
 from huiju.ingest.connectors.csv import CsvConnector
 from huiju.ingest.connectors.excel import XlsxConnector
+from huiju.ingest.connectors.http import HttpJsonConnector
 from huiju.ingest.connectors.json import JsonConnector, NdjsonConnector
 from huiju.ingest.connectors.sql import SqlConnector, sqlite_file
 from huiju.ingest.connectors.xls import XlsConnector
@@ -30,6 +31,7 @@ register("json", JsonConnector, ".json", ".geojson")
 register("ndjson", NdjsonConnector, ".ndjson", ".jsonl")
 register("sqlite", sqlite_file, ".sqlite", ".sqlite3", ".db")
 register("sql", SqlConnector)
+register("http", HttpJsonConnector)  # not a file: open it with connectors.http.open_http(url, ...)
 
 __all__ = ["BATCH_ROWS", "CONNECTORS", "ROW_COLUMN", "Connector", "CsvConnector", "JsonConnector",
            "NdjsonConnector", "Notice", "RawRow", "SqlConnector", "XlsConnector", "XlsxConnector", "detect_kind",
