@@ -14,7 +14,7 @@ from huiju.catalog import service as catalog
 from huiju.config import Settings
 from huiju.demo import city
 from huiju.demo.generator import generate
-from huiju.demo.ingest import ingest_sources
+from huiju.demo.ingest import ingest_sources, register_authorities
 from huiju.demo.manifest import Manifest
 from huiju.ingest.models import QuarantineRow
 from huiju.storage.migrate import upgrade
@@ -39,6 +39,7 @@ def loaded(tmp_path_factory):
         with storage.uow() as uow:
             auth.create_department(uow, SYSTEM, code=d.code, name=d.name, level=d.level, region_code=d.region_code)
     jobs = ingest_sources(storage, SYSTEM, sources)
+    register_authorities(storage, SYSTEM)
     quarantined: dict[str, dict[int, set[tuple[str, str]]]] = defaultdict(lambda: defaultdict(set))
     with storage.uow() as uow:
         for key, job in jobs.items():
@@ -106,8 +107,33 @@ def test_the_hidden_sensitive_column_is_flagged_on_arrival(loaded):
     assert labels[d.field]["kind"] == "mobile" and labels[d.field]["mask"] == "CN_MOBILE"
 
 
+def test_every_cross_department_mismatch_becomes_a_correction_task(loaded):
+    """一数一源: each planted disagreement with the authority is a task for the authoritative department."""
+    storage, manifest, _, _ = loaded
+    from huiju.ingest.authority import service as authority
+
+    with storage.uow() as uow:
+        tasks = authority.list_tasks(uow, SYSTEM, status=None, limit=10_000)
+        found = {(t.other_dataset_key, t.other_value) for t in tasks}
+    mismatches = [d for d in manifest.defects if d.kind == "cross_dept_mismatch"]
+    assert len(mismatches) >= 4
+    # precision: one task per planted disagreement (a tax mismatch repeats on each of its tax rows)
+    assert len(tasks) == len({(d.dataset, d.field, str(d.bad)) for d in mismatches})
+    for d in mismatches:
+        bad = str(d.bad)
+        assert any(ds == d.dataset and value is not None and (value == bad or _same_number(value, bad))
+                   for ds, value in found), f"{d.dataset} row {d.row} {d.field}: {bad} has no correction task"
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
 def test_every_defect_kind_is_accounted_for(loaded):
-    """Kinds checked here, plus cross-department mismatches, which the 一数一源 comparison catches."""
+    """Every kind of planted defect has a test above that checks each instance."""
     _, manifest, _, _ = loaded
     kinds = {d.kind for d in manifest.defects}
     assert kinds <= set(REJECTING) | {"mixed_date", "normalisable", "hidden_sensitive", "cross_dept_mismatch"}

@@ -63,3 +63,15 @@ def test_prepare_home_never_wipes_a_folder_it_did_not_create(tmp_path):
     (demo_home / "old.txt").write_text("previous run")
     prepare_home(Settings(home=demo_home))
     assert (demo_home / MARKER).exists() and not (demo_home / "old.txt").exists()
+
+
+def test_the_authority_steward_sees_correction_tasks_on_the_home_page(demo_storage):
+    storage, _ = demo_storage
+    app = create_app(storage.settings, storage)
+    with TestClient(app) as client:
+        login(client, "ga_steward", city.DEMO_PASSWORD)
+        page = client.get("/").text
+    assert "一数一源" in page and "social_insurance" in page
+    with TestClient(app) as client:
+        login(client, "rs_steward", city.DEMO_PASSWORD)
+        assert "暂无纠错任务" in client.get("/").text  # RS is not the authority for anything

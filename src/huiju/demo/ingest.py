@@ -12,6 +12,8 @@ from huiju.catalog import service as catalog_service
 from huiju.demo.manifest import DataFile, Manifest
 from huiju.demo.schemas import schema_for
 from huiju.ingest import service as ingest_service
+from huiju.ingest.authority import service as authority_service
+from huiju.ingest.authority.defaults import default_elements, default_mappings
 from huiju.ingest.connectors import open_file
 from huiju.ingest.models import IngestJob
 from huiju.storage.uow import Storage
@@ -48,3 +50,23 @@ def ingest_sources(storage: Storage, actor: Actor, sources: Path,
                 uow, actor, dataset_key=spec.key, path=sources / spec.file, encoding=spec.encoding,
                 today=EXPORT_DATE, options=opts, progress=(lambda n, key=spec.key: progress(key, n)) if progress else None)
     return jobs
+
+
+def register_authorities(storage: Storage, actor: Actor) -> dict[str, Any]:
+    """The demo's 一数一源 registry and column mappings, then the first comparison and base libraries."""
+    for element in default_elements():
+        with storage.uow() as uow:
+            authority_service.register_element(uow, actor, element["code"], element["name"], element["subject"],
+                                               element["authority_department_code"],
+                                               value_codes=element["value_codes"] or None)
+    for mapping in default_mappings():
+        with storage.uow() as uow:
+            authority_service.map_column(uow, actor, mapping["dataset_key"], mapping["column"],
+                                         mapping["element_code"])
+    outcome: dict[str, Any] = {}
+    for subject in ("person", "legal_entity"):
+        with storage.uow() as uow:
+            outcome[subject] = authority_service.compare(uow, actor, subject)
+        with storage.uow() as uow:
+            authority_service.build_base_library(uow, actor, subject)
+    return outcome

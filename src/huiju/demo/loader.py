@@ -22,7 +22,7 @@ from huiju.auth.roles import Actor, Role
 from huiju.config import Settings
 from huiju.demo import city
 from huiju.demo.generator import generate
-from huiju.demo.ingest import ingest_sources
+from huiju.demo.ingest import ingest_sources, register_authorities
 from huiju.errors import Invalid
 from huiju.i18n import gettext as _
 from huiju.storage.uow import Storage
@@ -103,6 +103,7 @@ def load_demo(storage: Storage, *, scale: str, seed: int, console: Console | Non
                             advance=rows)
 
         jobs = ingest_sources(storage, DEMO_ACTOR, sources, progress=on_loaded)
+        register_authorities(storage, DEMO_ACTOR)
     return DemoSummary(
         departments=len(city.DEPARTMENTS), accounts=accounts, sources=sources, files=len(manifest.files),
         rows=sum(f.rows for f in manifest.files), defects=len(manifest.defects),

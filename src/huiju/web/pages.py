@@ -11,6 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from huiju.auth import service as auth_service
 from huiju.auth.roles import Role
 from huiju.errors import HuijuError
+from huiju.ingest import service as ingest_service
+from huiju.ingest.authority import service as authority_service
+from huiju.ingest.authority.models import STATUS_LABELS
 from huiju.security import service as security_service
 from huiju.web.deps import SESSION_COOKIE, ActorDep, CsrfDep, UowDep
 from huiju.web.rendering import render
@@ -74,9 +77,13 @@ def home(request: Request, uow: UowDep, actor: ActorDep) -> Response:
     if role in (Role.STEWARD, Role.DEPT_USER):
         dept_ids = actor.departments()
         departments = [d for d in auth_service.list_departments(uow, actor) if d.id in dept_ids]
-        users = auth_service.list_users(uow, actor) if role == Role.STEWARD else []
-        template = "home/steward.html" if role == Role.STEWARD else "home/dept_user.html"
-        return render(request, actor, template, departments=departments, users=users)
+        if role == Role.STEWARD:
+            return render(request, actor, "home/steward.html", departments=departments,
+                          users=auth_service.list_users(uow, actor),
+                          tasks=authority_service.list_tasks(uow, actor, limit=20),
+                          open_tasks=authority_service.count_open_tasks(uow, actor),
+                          jobs=ingest_service.list_jobs(uow, actor, limit=10), status_labels=STATUS_LABELS)
+        return render(request, actor, "home/dept_user.html", departments=departments)
     return render(request, actor, "home/public.html")
 
 
