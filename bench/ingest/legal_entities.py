@@ -144,13 +144,13 @@ def reencode(src: Path, dst: Path, encoding: str = "gb18030") -> None:
     tmp.replace(dst)
 
 
-def ensure_files(out_dir: Path, rows: int) -> tuple[Path, Path]:
+def ensure_files(out_dir: Path, rows: int, *, gb18030: bool = True) -> tuple[Path, Path]:
     """(UTF-8 file, GB18030 file) for ``rows`` rows, generated once and reused from ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     utf8 = out_dir / f"legal_entities_v{VERSION}_{rows}.utf8.csv"
     gb = out_dir / f"legal_entities_v{VERSION}_{rows}.gb18030.csv"
     if not utf8.exists():
         write_utf8(utf8, rows)
-    if not gb.exists():
+    if gb18030 and not gb.exists():
         reencode(utf8, gb)
     return utf8, gb

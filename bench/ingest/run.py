@@ -312,10 +312,11 @@ def main() -> None:
     console = Console(width=150)
     out = HERE.parent / "out"
     with console.status(f"Preparing the {args.rows:,}-row legal-entity CSV (cached in {out})…"):
-        utf8, gb = legal_entities.ensure_files(out, args.rows)
+        utf8, gb = legal_entities.ensure_files(out, args.rows, gb18030=any(k.endswith("gb18030") for k in args.only))
     files = {"utf8": utf8, "gb18030": gb}
     info = {"machine": machine(), "rows": args.rows, "started": datetime.now().isoformat(timespec="seconds"),
-            "files": {k: {"path": str(p.relative_to(REPO)), "bytes": p.stat().st_size} for k, p in files.items()},
+            "files": {k: {"path": str(p.relative_to(REPO)), "bytes": p.stat().st_size}
+                      for k, p in files.items() if p.exists()},
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "huiju_src": str(args.src) if args.src else "installed", "runs": {}}
 
