@@ -13,6 +13,11 @@ from huiju.catalog.schemas import (
     CommentIn,
     DatasetIn,
     DatasetOut,
+    HarvestRecordOut,
+    HarvestReportOut,
+    HarvestRunIn,
+    HarvestSourceIn,
+    HarvestSourceOut,
     MountIn,
     ReasonIn,
     SchemaIn,
@@ -126,3 +131,23 @@ def entry_history(entry_id: int, uow: UowDep, actor: ActorDep):
 @router.get("/catalog/review", response_model=list[CatalogEntryOut])
 def review_queue(uow: UowDep, actor: ActorDep):
     return service.review_queue(uow, actor)
+
+
+@router.get("/catalog/harvest-sources", response_model=list[HarvestSourceOut])
+def list_harvest_sources(uow: UowDep, actor: ActorDep):
+    return service.list_harvest_sources(uow, actor)
+
+
+@router.post("/catalog/harvest-sources", response_model=HarvestSourceOut, status_code=201)
+def add_harvest_source(body: HarvestSourceIn, uow: UowDep, actor: ActorDep):
+    return service.add_harvest_source(uow, actor, **body.model_dump())
+
+
+@router.post("/catalog/harvest-sources/{source_id}/run", response_model=HarvestReportOut)
+def harvest_source(source_id: int, body: HarvestRunIn, uow: UowDep, actor: ActorDep):
+    return service.harvest_source(uow, actor, source_id, token=body.token)
+
+
+@router.get("/catalog/harvest-sources/{source_id}/records", response_model=list[HarvestRecordOut])
+def harvest_records(source_id: int, uow: UowDep, actor: ActorDep):
+    return service.harvest_records(uow, actor, source_id)

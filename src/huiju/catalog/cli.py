@@ -151,3 +151,22 @@ def register_catalog(app: typer.Typer, storage_for: Callable[[typer.Context], An
             for e in result.entries:
                 table.add_row(e.code, e.name, e.provider_name, vocab.label(vocab.STATES, e.state))
         console.print(table)
+
+    @catalog.command("harvest-add")
+    def harvest_add(ctx: typer.Context, name: str, kind: str = typer.Argument(..., help="huiju | ckan | dcat"),
+                    url: str = typer.Argument(...),
+                    dept: str = typer.Option(..., help="Local department the harvested entries are filed under")) -> None:
+        """Add a catalog to harvest: another huiju node, a CKAN portal or a DCAT document."""
+        with storage_for(ctx).uow() as uow:
+            source = service.add_harvest_source(uow, CLI_ACTOR, name=name, kind=kind, url=url, department_code=dept)
+        console.print(_("Harvest source %(name)s added (id %(id)s).") % {"name": source.name, "id": source.id})
+
+    @catalog.command("harvest")
+    def harvest_run(ctx: typer.Context, source_id: int,
+                    token: str = typer.Option("", envvar="HUIJU_HARVEST_TOKEN", help="Credential for the source")) -> None:
+        """Harvest a source now; records that fail keep their raw text and error."""
+        with storage_for(ctx).uow() as uow:
+            with console.status(_("Harvesting…")):
+                report = service.harvest_source(uow, CLI_ACTOR, source_id, token=token or None)
+        console.print(_("Harvest finished: %(c)s new, %(u)s updated, %(s)s unchanged, %(f)s failed.")
+                      % {"c": report.created, "u": report.updated, "s": report.unchanged, "f": report.failed})
