@@ -170,3 +170,24 @@ def register_catalog(app: typer.Typer, storage_for: Callable[[typer.Context], An
                 report = service.harvest_source(uow, CLI_ACTOR, source_id, token=token or None)
         console.print(_("Harvest finished: %(c)s new, %(u)s updated, %(s)s unchanged, %(f)s failed.")
                       % {"c": report.created, "u": report.updated, "s": report.unchanged, "f": report.failed})
+
+    @catalog.command("import")
+    def import_(ctx: typer.Context, file: Path, dept: str = typer.Option(..., help="Code of the providing department")) -> None:
+        """Import the Excel template (one row per entry, items on the second sheet); every row is reported."""
+        with storage_for(ctx).uow() as uow:
+            report = service.import_entries(uow, CLI_ACTOR, department_code=dept, source=file)
+        table = Table(_("Sheet"), _("Row"), _("Resource name"), _("Resource code"), _("Result"))
+        for row in report:
+            table.add_row(row.sheet, str(row.row), row.name, row.code or "", row.error or row.action or "")
+        console.print(table)
+        failed = sum(1 for r in report if r.error)
+        console.print(_("%(ok)s rows imported, %(bad)s rows with errors.") % {"ok": len(report) - failed, "bad": failed})
+        if failed:
+            raise typer.Exit(1)
+
+    @catalog.command("export")
+    def export(ctx: typer.Context, file: Path, dept: str = typer.Option("", help="Only this department's entries")) -> None:
+        """Write the catalog to the Excel template."""
+        with storage_for(ctx).uow() as uow:
+            file.write_bytes(service.export_entries(uow, CLI_ACTOR, department_code=dept or None))
+        console.print(_("Written to %(path)s.") % {"path": file})
