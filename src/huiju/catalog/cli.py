@@ -109,7 +109,8 @@ def register_catalog(app: typer.Typer, storage_for: Callable[[typer.Context], An
             console.print(items)
             history = Table(_("Time (UTC)"), _("Action"), _("By"), _("Comment"))
             for c in service.entry_history(uow, CLI_ACTOR, e.id):
-                history.add_row(c.created_at.strftime("%Y-%m-%d %H:%M"), c.action, c.actor_name, c.comment or "")
+                history.add_row(c.created_at.strftime("%Y-%m-%d %H:%M"), vocab.label(vocab.CHANGE_ACTIONS, c.action),
+                                c.actor_name, c.comment or "")
             console.print(history)
 
     def transition(name: str, fn: Callable[..., Any], message: str, needs_reason: bool) -> None:

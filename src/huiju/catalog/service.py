@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, require, visible
 from huiju.auth.roles import Actor
-from huiju.catalog import codes, dcat, excel, harvest, lifecycle, metadata, search, vocab
+from huiju.catalog import codes, dcat, excel, harvest, lifecycle, lineage, metadata, search, vocab
 from huiju.catalog.events import (
     CatalogHarvested,
     DatasetMounted,
@@ -496,7 +496,7 @@ def _freshness(entry: CatalogEntry, latest: datetime | None, grace: int, now: da
         return Freshness("unscheduled", latest, None)
     due = latest + timedelta(days=days + grace)
     if now > due:
-        return Freshness("overdue", latest, due, (now - due).days + 1)
+        return Freshness("overdue", latest, due, max(1, (now - due).days))
     return Freshness("fresh", latest, due)
 
 
@@ -704,3 +704,24 @@ def export_entries(uow: UnitOfWork, actor: Actor, *, department_code: str | None
         dept = auth_service.department_by_code(uow, department_code)
         query = query.where(CatalogEntry.department_id == dept.id)
     return excel.write_workbook(uow.session.scalars(query))
+
+
+def entry_lineage(uow: UnitOfWork, actor: Actor, entry_id: int) -> lineage.LineageGraph:
+    """Sources → mounted versions → base libraries and derived versions → share/open, for the entry page."""
+    entry = get_entry(uow, actor, entry_id)
+    mounted = mounted_datasets(uow, actor, entry.id)
+    version_ids = [v.id for _ds, versions in mounted for v in versions]
+    rows = uow.session.scalars(select(Lineage).where(Lineage.version_id.in_(version_ids))) if version_ids else []
+    derived = uow.session.execute(
+        select(Lineage, Dataset, LakeVersion).join(Dataset, Dataset.id == Lineage.dataset_id)
+        .join(LakeVersion, LakeVersion.id == Lineage.version_id)
+        .where(Lineage.kind == "derived").order_by(Lineage.id.desc()).limit(500)).all()
+    egress = [(vocab.label(vocab.SHARE_TYPES, entry.share_type), entry.share_condition or ""),
+              (open_label(uow, entry.open_class), entry.open_condition or "")]
+    return lineage.build(mounted, {row.version_id: row for row in rows}, [tuple(r) for r in derived], egress)
+
+
+def open_label(uow: UnitOfWork, open_class: str) -> str:
+    """The open class in the jurisdiction's own words (setting catalog_open_labels)."""
+    profile = vocab.OPEN_LABEL_PROFILES.get(uow.settings.catalog_open_labels, vocab.OPEN_CLASSES)
+    return vocab.label(profile, open_class)
