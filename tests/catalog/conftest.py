@@ -1,4 +1,5 @@
-"""A GA dataset of people with citizen IDs and mobile numbers, loaded through the real ingest path."""
+"""Catalog fixtures: the app over the test storage (as in tests/web) and a GA dataset of people with citizen IDs
+and mobile numbers, loaded through the real ingest path."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from huiju.app import create_app
 from huiju.catalog import service as catalog
 from huiju.ingest import service as ingest
 
@@ -34,3 +36,8 @@ def population(storage, people, tmp_path):
                                  today=date(2026, 11, 1))
     assert job.status == "succeeded" and job.rows_accepted == len(PEOPLE)
     return "population"
+
+
+@pytest.fixture
+def app(settings, storage):
+    return create_app(settings, storage)
