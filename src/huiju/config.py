@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port `huiju serve` listens on.")
     ingest_max_columns: int = Field(default=60, ge=1, description="Widest file ingest accepts, in columns.")
     upload_max_mb: int = Field(default=1024, ge=1, description="Largest file accepted by an upload, in MiB.")
+    workers: int = Field(default=1, ge=0, description="Job-runner threads inside `huiju serve` (0 = none; run `huiju worker`).")
+    job_poll_seconds: float = Field(default=5.0, gt=0, description="How often an idle worker looks for due jobs.")
+    job_retries: int = Field(default=3, ge=0, description="Times a failed source job is tried again.")
+    job_backoff_seconds: float = Field(default=30.0, ge=0, description="Wait before the first retry; doubles each time.")
+    job_backoff_max_seconds: float = Field(default=3600.0, ge=0, description="Longest wait between retries.")
+    job_heartbeat_seconds: float = Field(default=10.0, gt=0, description="How often a running job says it is alive.")
+    job_stale_seconds: float = Field(default=120.0, gt=0,
+                                     description="A running job silent this long is marked interrupted.")
+    timezone: str = Field(default="Asia/Shanghai", description="Time zone of cron schedules.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
     master_key: str = Field(
         default="", repr=False,
@@ -45,6 +54,17 @@ class Settings(BaseSettings):
     def _known_locale(cls, v: str) -> str:
         if v not in ("zh_CN", "en"):
             raise ValueError("default_locale must be zh_CN or en")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
         return v
 
     @field_validator("master_key")
