@@ -428,10 +428,13 @@ def get_job(uow: UnitOfWork, actor: Actor, job_id: int) -> IngestJob:
     return job
 
 
-def list_jobs(uow: UnitOfWork, actor: Actor, *, dataset_key: str | None = None, limit: int = 50) -> list[IngestJob]:
+def list_jobs(uow: UnitOfWork, actor: Actor, *, dataset_key: str | None = None, status: str | None = None,
+              limit: int = 50) -> list[IngestJob]:
     """Newest first; only the departments the actor may see, filtered in the query."""
     require(actor, INGEST_VIEW, department_id=next(iter(actor.departments()), None))
     query = select(IngestJob).where(visible(actor, INGEST_VIEW, IngestJob))
+    if status is not None:
+        query = query.where(IngestJob.status == status)
     if dataset_key is not None:
         query = query.where(IngestJob.dataset_id == catalog_service.dataset_by_key(uow, actor, dataset_key).id)
     return list(uow.session.scalars(query.order_by(IngestJob.id.desc()).limit(min(limit, 500))))
