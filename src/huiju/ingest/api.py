@@ -42,7 +42,8 @@ async def receive_upload(request: Request, limit_mb: int, folder: Path) -> Path:
                  "type": "string", "format": "binary"}}}, "required": True}})
 async def ingest_upload(key: str, request: Request, filename: str, encoding: str | None = None,
                         sheet: str | None = None, header_rows: int | None = None, mode: str = "replace",
-                        key: Annotated[list[str] | None, Query(description="Merge key columns")] = None) -> Any:
+                        key_column: Annotated[list[str] | None, Query(description="Merge key column(s)")] = None,
+                        ) -> Any:
     """Send the file itself as the body (any content type); the job runs before the response returns."""
     settings = request.app.state.settings
     path = await receive_upload(request, settings.upload_max_mb, settings.home / "uploads")
@@ -56,7 +57,7 @@ async def ingest_upload(key: str, request: Request, filename: str, encoding: str
                 actor = get_actor(request, uow)
                 job = service.ingest_file(uow, actor, dataset_key=key, path=path, original_name=Path(filename).name,
                                           encoding=encoding, sheet=sheet, header_rows=header_rows, write_mode=mode,
-                                          key_columns=key)
+                                          key_columns=key_column)
                 return JobOut.model_validate(job)
 
         return await run_in_threadpool(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import shutil
@@ -47,6 +48,7 @@ from huiju.storage.db import utcnow
 from huiju.storage.lake import StagedVersion
 from huiju.storage.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
 WRITE_MODES = source_kit.WRITE_MODES
 QUARANTINE_FLUSH = 5000
 ACTIVE = ("queued", "running")
@@ -273,6 +275,11 @@ def _load(uow: UnitOfWork, actor: Actor, ds: Any, job: IngestJob, opener: Callab
         uow.rollback()
         spool.close()
         return exc
+    except Exception as exc:  # a fault of the platform, not of the data: the job fails (or retries) with its name
+        log.exception("ingest job %s stopped on an unexpected error", job.id)
+        uow.rollback()
+        spool.close()
+        return Invalid("The job stopped on an unexpected error: %(error)s", error=f"{type(exc).__name__}: {exc}")
     spool.close()
     job.rule_counts = dict(stats.rule_counts)
     job.notices = stats.notices
@@ -381,9 +388,8 @@ def _current_batches(uow: UnitOfWork, actor: Actor, key: str, *, version: Any = 
             conn.register("new_keys", without)
             using = ", ".join('"' + k.replace('"', '""') + '"' for k in without.column_names)
             listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            reader = conn.execute(f"SELECT old.* FROM read_parquet([{listed}]) AS old ANTI JOIN new_keys USING ({using})"
-                                  ).fetch_record_batch(65536)
-            yield from reader
+            query = f"SELECT old.* FROM read_parquet([{listed}]) AS old ANTI JOIN new_keys USING ({using})"
+            yield from conn.sql(query).to_arrow_reader(65536)
         finally:
             conn.close()
 

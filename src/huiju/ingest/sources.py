@@ -92,7 +92,8 @@ def _without_password(url: str, kind: str) -> tuple[str, str | None]:
         except ArgumentError:
             raise Invalid("The database address is not an SQLAlchemy URL (like postgresql+psycopg://user@host/db)") \
                 from None
-        return parsed.set(password=None).render_as_string(hide_password=False), parsed.password
+        password = parsed.password
+        return parsed._replace(password=None).render_as_string(hide_password=False), password
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
@@ -134,7 +135,9 @@ def shown_options(source: Any) -> dict[str, Any]:
     shown = dict(source.options or {})
     names = list((source.options or {}).get("_secret_names", []))
     shown.pop("_secret_names", None)
-    if "password" in names and "url" in shown:
+    if "password" in names and "url" in shown and source.kind == "sql":
+        shown["url"] = make_url(shown["url"]).set(password="x").render_as_string(hide_password=True)
+    elif "password" in names and "url" in shown:
         shown["url"] = _with_password(shown["url"], MASK, source.kind)
     headers = [n.removeprefix("header:") for n in names if n.startswith("header:")]
     if headers:
