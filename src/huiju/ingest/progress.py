@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from sqlalchemy import Engine, insert, update
@@ -31,8 +30,7 @@ class JobReporter:
         self.interval = heartbeat_seconds
         self.done = 0
         self.total: int | None = None
-        self._written = (-1, None)
-        self._last_write = 0.0
+        self._written: tuple[int, int | None] = (-1, None)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = False
@@ -49,12 +47,15 @@ class JobReporter:
             self._thread.join()
 
     def rows(self, done: int, total: int | None = None) -> None:
-        """Rows read so far; written at most about once a second (and by every heartbeat)."""
+        """Rows read so far; the next heartbeat writes them.
+
+        Progress is written only with heartbeats (every ``HUIJU_JOB_HEARTBEAT_SECONDS``): on SQLite every
+        commit here can make a concurrent read-then-write transaction elsewhere fail ("database is
+        locked"), so this job writes as seldom as it can while still showing it is alive.
+        """
         self.done = done
         if total is not None:
             self.total = total
-        if time.monotonic() - self._last_write >= min(1.0, self.interval):
-            self._write_progress()
 
     def line(self, message: str, level: str = "info", **params: Any) -> None:
         """A log line (an English msgid and its parameters), visible at once."""
@@ -79,7 +80,6 @@ class JobReporter:
             condition.append(IngestJob.claimed_by == self.worker)
         if self._execute(update(IngestJob).where(*condition).values(**values)):
             self._written = (self.done, self.total)
-        self._last_write = time.monotonic()
 
     def _execute(self, statement: Any) -> bool:
         with self._lock:
