@@ -23,6 +23,7 @@ from huiju.auth.authz import require, visible
 from huiju.auth.roles import Actor
 from huiju.catalog import service as catalog_service
 from huiju.errors import Conflict, HuijuError, Invalid, NotFound
+from huiju.i18n import N_
 from huiju.ingest import sources as source_kit
 from huiju.ingest.authority import service as authority_service
 from huiju.ingest.classify import propose_labels
@@ -54,20 +55,19 @@ QUARANTINE_FLUSH = 5000
 ACTIVE = ("queued", "running")
 
 # log lines (English msgids, shown translated)
-L_QUEUED = "Queued (%(trigger)s) by %(actor)s"
-L_STARTED = "Attempt %(attempt)s started on %(worker)s"
-L_OPENED = "Source opened: %(columns)s columns; rows expected: %(total)s"
-L_READ = "Read %(rows)s rows: %(accepted)s accepted, %(rejected)s quarantined"
-L_MERGED = "Merged on %(keys)s: %(replaced)s rows replaced, %(added)s added, %(kept)s kept"
-L_PUBLISHED = "Version %(number)s published with %(rows)s rows"
-L_CURSOR = "Cursor %(column)s moved from %(before)s to %(after)s"
-L_FAILED = "Attempt %(attempt)s failed: %(error)s"
-L_RETRY = "Trying again in %(seconds)s seconds (attempt %(next)s of %(max)s)"
-L_GAVE_UP = "Failed after %(attempts)s attempts"
-L_INTERRUPTED = "Interrupted: no heartbeat from %(worker)s since %(since)s (the process stopped)"
-L_RERUN = "Rerun requested by %(actor)s"
-MERGED = "Merged on %(keys)s: %(replaced)s rows replaced, %(added)s added, %(kept)s kept"
-INTERRUPTED = "The job stopped without finishing (its process ended); nothing it read was published"
+L_QUEUED = N_("Queued (%(trigger)s) by %(actor)s")
+L_STARTED = N_("Attempt %(attempt)s started on %(worker)s")
+L_OPENED = N_("Source opened: %(columns)s columns; rows expected: %(total)s")
+L_READ = N_("Read %(rows)s rows: %(accepted)s accepted, %(rejected)s quarantined")
+L_MERGED = N_("Merged on %(keys)s: %(replaced)s rows replaced, %(added)s added, %(kept)s kept")
+L_PUBLISHED = N_("Version %(number)s published with %(rows)s rows")
+L_CURSOR = N_("Cursor %(column)s moved from %(before)s to %(after)s")
+L_FAILED = N_("Attempt %(attempt)s failed: %(error)s")
+L_RETRY = N_("Trying again in %(seconds)s seconds (attempt %(next)s of %(max)s)")
+L_GAVE_UP = N_("Failed after %(attempts)s attempts")
+L_INTERRUPTED = N_("Interrupted: no heartbeat from %(worker)s since %(since)s (the process stopped)")
+L_RERUN = N_("Rerun requested by %(actor)s")
+INTERRUPTED = N_("The job stopped without finishing (its process ended); nothing it read was published")
 
 
 def file_sm3(path: Path) -> tuple[str, int]:
@@ -256,7 +256,7 @@ def _load(uow: UnitOfWork, actor: Actor, ds: Any, job: IngestJob, opener: Callab
                              previous=previous)
         if keys and base is not None:
             replaced, kept = _merge_previous(uow, actor, ds.key, base, sink, staged)
-            stats.notices.append(_zh(MERGED, {"keys": "+".join(keys), "replaced": replaced,
+            stats.notices.append(_zh(L_MERGED, {"keys": "+".join(keys), "replaced": replaced,
                                               "added": stats.rows_accepted - replaced, "kept": kept}))
             reporter.line(L_MERGED, keys="+".join(keys), replaced=replaced, added=stats.rows_accepted - replaced,
                           kept=kept)
