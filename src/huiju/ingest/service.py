@@ -264,8 +264,12 @@ def _load(uow: UnitOfWork, actor: Actor, ds: Any, job: IngestJob, opener: Callab
         reporter.pause()  # from here the job's own transaction holds the database until it commits
         job = uow.get(IngestJob, job.id)
         job.rows_read, job.rows_accepted, job.rows_rejected = stats.rows_read, stats.rows_accepted, stats.rows_rejected
-        job.rows_done = stats.rows_read
+        job.rows_done, job.rows_total = stats.rows_read, reporter.total
         uow.session.flush()  # the first statement writes: SQLite takes its write lock with a fresh snapshot
+        still = uow.session.execute(select(IngestJob.status).where(IngestJob.id == job.id)).scalar_one()
+        if still != "running":  # the sweep took it for dead (no heartbeat got through): its rerun publishes
+            raise Conflict("Job %(id)s was marked %(status)s while it ran; nothing was published", id=job.id,
+                           status=still)
         ds = catalog_service.dataset_by_key(uow, actor, ds.key)
         uow.session.refresh(ds, with_for_update=True)
         if write_mode != "replace" and ds.current_version_id != (base.id if base else None):
@@ -850,10 +854,10 @@ def run_job(uow: UnitOfWork, actor: Actor, job_id: int, *, today: date | None = 
         raise Conflict("Job %(id)s is not a claimed source job", id=job.id)
     source = uow.get(Source, job.source_id)
     ds = next(d for d in catalog_service.list_datasets(uow, actor) if d.id == source.dataset_id)
-    settings = uow.settings
+    settings, worker = uow.settings, job.claimed_by
     uow.session.commit()
     with JobReporter(uow.storage.engine, job.id, heartbeat_seconds=settings.job_heartbeat_seconds,
-                     worker=job.claimed_by) as reporter:
+                     worker=worker) as reporter:
         try:
             secrets = source_kit.unseal(uow, source)
             uow.session.commit()
@@ -866,17 +870,21 @@ def run_job(uow: UnitOfWork, actor: Actor, job_id: int, *, today: date | None = 
             uow.rollback()
             error = exc
     if error is not None:
-        return _retry_or_fail(uow, actor, job, error)
+        return _retry_or_fail(uow, actor, job, error, worker)
     authority_service.on_version_published(uow, actor, ds.key)
     return uow.get(IngestJob, job.id)
 
 
-def _retry_or_fail(uow: UnitOfWork, actor: Actor, job: IngestJob, error: HuijuError) -> IngestJob:
+def _retry_or_fail(uow: UnitOfWork, actor: Actor, job: IngestJob, error: HuijuError, worker: str | None) -> IngestJob:
     settings = uow.settings
     job = uow.get(IngestJob, job.id)
+    uow.session.refresh(job, with_for_update=True)
     params = {k: str(v) for k, v in error.params.items()}
     uow.add(JobLogLine(job_id=job.id, level="error", message=L_FAILED,
                        params={"attempt": job.attempts, "error": _zh(error.message, params)}))
+    if job.status != "running" or job.claimed_by != worker:  # marked interrupted (and maybe rerun) meanwhile
+        uow.commit()
+        return job
     job.error = error.localized()
     job.rows_done, job.rows_read, job.rows_accepted, job.rows_rejected = 0, 0, 0, 0
     if job.attempts <= settings.job_retries:
