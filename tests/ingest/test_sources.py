@@ -396,24 +396,30 @@ class DeptApi:
         await send({"type": "http.response.body", "body": payload})
 
 
-@pytest.fixture
-def dept_api() -> Iterator[tuple[DeptApi, str]]:
+def serve_asgi(app: Any) -> Iterator[int]:
+    """Run an ASGI app with uvicorn on a free local port for the length of a test."""
     import socket
 
     import uvicorn
 
-    api = DeptApi()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for(lambda: server.started)
-    yield api, f"http://127.0.0.1:{port}/api/licences"
-    api.go_on.set()
+    yield port
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def dept_api() -> Iterator[tuple[DeptApi, str]]:
+    api = DeptApi()
+    for port in serve_asgi(api):
+        yield api, f"http://127.0.0.1:{port}/api/licences"
+        api.go_on.set()
 
 
 def test_an_http_source_shows_its_progress_while_it_runs(storage, settings, people, licences, dept_api):
@@ -503,3 +509,38 @@ def test_a_cron_schedule_queues_a_run_when_it_is_due(storage, settings, people, 
     assert (moved - due).total_seconds() == 86400
     assert worker.tick(now=due) is None  # the same time does not queue twice
 
+
+
+def test_file_sources_by_path_and_by_url_keep_the_file_sm3_in_lineage(storage, people, licences, tmp_path):
+    from huiju.ingest.service import file_sm3
+
+    body = "id,name,updated_at\n1,甲,2026-11-01\n2,乙,2026-11-02\n".encode("gbk")
+    path = tmp_path / "许可.csv"
+    path.write_bytes(body)
+
+    async def files(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        auth = dict(scope["headers"]).get(b"authorization")
+        ok = auth == TOKEN.encode()
+        await send({"type": "http.response.start", "status": 200 if ok else 403,
+                    "headers": [(b"content-type", b"text/csv")]})
+        await send({"type": "http.response.body", "body": body if ok else b"forbidden"})
+
+    op = people["op"]
+    for port in serve_asgi(files):
+        with storage.uow() as uow:
+            service.add_source(uow, op, name="本地文件", dataset_key=licences, kind="file",
+                               options={"path": str(path), "encoding": "gbk"})
+            service.add_source(uow, op, name="网上文件", dataset_key=licences, kind="file",
+                               options={"url": f"http://127.0.0.1:{port}/export/licences.csv",
+                                        "headers": {"Authorization": TOKEN}})
+        for name in ("本地文件", "网上文件"):
+            with storage.uow() as uow:
+                job_id = service.run_source(uow, op, name).id
+            assert _worker_run(storage) == job_id
+            with storage.uow() as uow:
+                job = service.get_job(uow, op, job_id)
+                assert (job.status, job.rows_accepted, job.encoding) == ("succeeded", 2, "gbk"), job.error
+                [given] = catalog.lineage_of(uow, op, licences)[-1].inputs
+                assert given["sm3"] == job.input_sm3 == file_sm3(path)[0] and given["bytes"] == len(body)
+                assert TOKEN not in str(given)
+    assert not list((storage.settings.home / "tmp").glob("source-*"))  # the download was removed

@@ -856,19 +856,30 @@ def run_job(uow: UnitOfWork, actor: Actor, job_id: int, *, today: date | None = 
     ds = next(d for d in catalog_service.list_datasets(uow, actor) if d.id == source.dataset_id)
     settings, worker = uow.settings, job.claimed_by
     uow.session.commit()
+    local: Path | None = None
+    downloaded = False
     with JobReporter(uow.storage.engine, job.id, heartbeat_seconds=settings.job_heartbeat_seconds,
                      worker=worker) as reporter:
         try:
             secrets = source_kit.unseal(uow, source)
+            inputs = [source_kit.input_description(source)]
+            if source.kind == "file":  # lineage keeps the SM3 of the file itself
+                local, downloaded = source_kit.fetch_file(source, secrets, settings.home / "tmp",
+                                                          settings.upload_max_mb)
+                job.input_sm3, job.input_bytes = file_sm3(local)
+                inputs = [{**inputs[0], "sm3": job.input_sm3, "bytes": job.input_bytes}]
             uow.session.commit()
-            error = _load(uow, actor, ds, job, lambda: source_kit.open_connector(source, secrets,
-                                                                                 cursor=source.cursor_value),
-                          reporter=reporter, inputs=[source_kit.input_description(source)],
-                          write_mode=source.write_mode, key_columns=source.key_columns or None, today=today,
-                          progress=progress, source=source, hash_batches=source.kind != "file")
-        except HuijuError as exc:  # the secrets did not open
+            error = _load(uow, actor, ds, job, lambda: source_kit.open_connector(
+                              source, secrets, cursor=source.cursor_value, path=local),
+                          reporter=reporter, inputs=inputs, write_mode=source.write_mode,
+                          key_columns=source.key_columns or None, today=today, progress=progress, source=source,
+                          hash_batches=source.kind != "file")
+        except HuijuError as exc:  # the secrets did not open, the file could not be fetched
             uow.rollback()
             error = exc
+        finally:
+            if downloaded and local is not None:
+                local.unlink(missing_ok=True)
     if error is not None:
         return _retry_or_fail(uow, actor, job, error, worker)
     authority_service.on_version_published(uow, actor, ds.key)

@@ -12,11 +12,14 @@ data binds a blob to its source row: copied onto another source, it no longer op
 from __future__ import annotations
 
 import json
+import os
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from cronsim import CronSim, CronSimError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -34,13 +37,14 @@ WRITE_MODES = ("replace", "append", "merge")
 KEY_PURPOSE = "ingest:sources"
 MASK = "******"
 OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "file": {"path": str, "format": str, "encoding": str, "sheet": (str, int), "header_rows": int, "table": str},
+    "file": {"path": str, "url": str, "headers": dict, "format": str, "encoding": str, "sheet": (str, int),
+             "header_rows": int, "table": str},
     "sql": {"url": str, "table": str, "query": str, "schema": str, "columns": list},
     "http": {"url": str, "records_path": str, "page_param": str, "size_param": str, "page_size": int,
              "start_page": int, "max_pages": int, "since_param": str, "params": dict, "timeout": (int, float),
              "headers": dict},
 }
-REQUIRED = {"file": ("path",), "sql": ("url",), "http": ("url",)}
+REQUIRED = {"file": (), "sql": ("url",), "http": ("url",)}
 
 
 def check_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -63,9 +67,11 @@ def check_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
             raise Invalid("A %(kind)s source needs the option %(option)s", kind=kind, option=name)
     if kind == "sql" and ("table" in clean) == ("query" in clean):
         raise Invalid("A database source names either a table or a query, not both and not neither")
-    if kind == "file" and not Path(clean["path"]).is_absolute():
+    if kind == "file" and ("path" in clean) == ("url" in clean):
+        raise Invalid("A file source names either a path on the platform's machine or a URL to fetch it from")
+    if kind == "file" and "path" in clean and not Path(clean["path"]).is_absolute():
         raise Invalid("The path of a file source must be absolute (a file on the platform's machine)")
-    if kind == "http" and not clean["url"].lower().startswith(("http://", "https://")):
+    if kind in ("http", "file") and "url" in clean and not clean["url"].lower().startswith(("http://", "https://")):
         raise Invalid("The address of an HTTP source must start with http:// or https://")
     return clean
 
@@ -73,7 +79,7 @@ def check_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
 def split_secrets(kind: str, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Options without secrets, and the secrets: an address's password and every HTTP header."""
     options, secrets = dict(options), {}
-    if kind in ("sql", "http") and "url" in options:
+    if "url" in options:
         options["url"], password = _without_password(options["url"], kind)
         if password is not None:
             secrets["password"] = password
@@ -160,11 +166,40 @@ def _with_password(url: str, password: str, kind: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{password}@{host}"))
 
 
-def open_connector(source: Any, secrets: dict[str, Any], *, cursor: str | None) -> Connector:
-    """The source's connector, reading after ``cursor`` when the source is incremental."""
+def fetch_file(source: Any, secrets: dict[str, Any], folder: Path, limit_mb: int) -> tuple[Path, bool]:
+    """The file of a file source: its path, or a download of its URL into ``folder`` (then True: delete it after)."""
+    opts = source.options or {}
+    if "path" in opts:
+        return Path(opts["path"]), False
+    url = opts["url"] if "password" not in secrets else _with_password(opts["url"], secrets["password"], "file")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"source-{source.id}-{os.getpid()}-{threading.get_ident()}{Path(opts['url']).suffix[:10]}"
+    limit, size = limit_mb * 1024 * 1024, 0
+    try:
+        with httpx.stream("GET", url, headers=secrets.get("headers"), timeout=60, follow_redirects=True) as response:
+            if response.status_code >= 400:
+                raise Invalid("The file's address answered %(status)s", status=response.status_code)
+            with open(target, "wb") as out:
+                for chunk in response.iter_bytes(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise Invalid("The file is larger than the upload limit of %(mb)s MiB", mb=limit_mb)
+                    out.write(chunk)
+    except httpx.HTTPError as exc:
+        target.unlink(missing_ok=True)
+        raise Invalid("The file could not be fetched: %(reason)s", reason=str(exc) or type(exc).__name__) from None
+    except Invalid:
+        target.unlink(missing_ok=True)
+        raise
+    return target, True
+
+
+def open_connector(source: Any, secrets: dict[str, Any], *, cursor: str | None, path: Path | None = None) -> Connector:
+    """The source's connector, reading after ``cursor`` when the source is incremental (``path``: a file source's file)."""
     opts = {k: v for k, v in (source.options or {}).items() if not k.startswith("_")}
     if source.kind == "file":
-        path = Path(opts.pop("path"))
+        for name in ("path", "url"):
+            opts.pop(name, None)
         if source.cursor_column:
             raise Invalid("A file source has no incremental cursor")
         return open_file(path, **opts)
