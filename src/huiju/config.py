@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(default=120.0, gt=0,
                                      description="A running job silent this long is marked interrupted.")
     timezone: str = Field(default="Asia/Shanghai", description="Time zone of cron schedules.")
+    source_roots: str = Field(default="", description="Folders that file and SQLite-file sources may read "
+                                                      "(separated by the path separator); empty = home/sources.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
     master_key: str = Field(
         default="", repr=False,
@@ -87,6 +89,14 @@ class Settings(BaseSettings):
             return self.home / "lake"
         url = self.lake_url.removeprefix("file://")
         return Path(url).expanduser().resolve()
+
+    @property
+    def source_root_paths(self) -> list[Path]:
+        """Where sources kept by people may read files from: never the platform's own database or keys."""
+        import os
+
+        given = [Path(p).expanduser().resolve() for p in self.source_roots.split(os.pathsep) if p.strip()]
+        return given or [self.home / "sources"]
 
     @property
     def is_sqlite(self) -> bool:

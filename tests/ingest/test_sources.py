@@ -38,6 +38,12 @@ def rows_of(storage, actor, key: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["id"])
 
 
+@pytest.fixture(autouse=True)
+def readable_tmp(settings, tmp_path):
+    """Sources in these tests read the department's files from the test's folder."""
+    settings.source_roots = str(tmp_path)
+
+
 @pytest.fixture
 def licences(storage, people) -> str:
     with storage.uow() as uow:
@@ -160,6 +166,18 @@ def test_sources_are_checked_and_kept_per_department(storage, people, licences, 
         with storage.uow() as uow, pytest.raises(Invalid) as info:
             service.add_source(uow, steward, name="坏", dataset_key=licences, **spec)
         assert word in str(info.value)
+    home = storage.settings.home
+    for kind, options, who in [("file", {"path": "/etc/passwd"}, steward),
+                               ("sql", {"url": f"sqlite:///{home / 'huiju.db'}", "table": "users"}, people["op"]),
+                               ("file", {"path": str(home / "master.key")}, people["op"])]:
+        with storage.uow() as uow, pytest.raises(Invalid) as info:  # never the platform's files, nothing outside
+            service.add_source(uow, who, name="窥探", dataset_key=licences, kind=kind, options=options)
+        assert "HUIJU_SOURCE_ROOTS" in str(info.value) or "platform's own" in str(info.value)
+    from huiju.auth.roles import Actor
+
+    with storage.uow() as uow, pytest.raises(Invalid):  # not even from the command line
+        service.add_source(uow, Actor.system("cli"), name="窥探", dataset_key=licences, kind="sql",
+                           options={"url": storage.settings.db_url, "table": "users"})
     with storage.uow() as uow, pytest.raises(Forbidden):
         service.add_source(uow, other, name="越权", dataset_key=licences, kind="sql",
                            options={"url": f"sqlite:///{dept_db}", "table": "licences"})

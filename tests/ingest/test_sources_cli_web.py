@@ -71,6 +71,7 @@ def client(settings, storage):
 
 
 def test_the_dataset_page_keeps_and_runs_sources_and_the_job_page_follows_them(client, storage, people, tmp_path):
+    storage.settings.source_roots = str(tmp_path)
     with storage.uow() as uow:
         catalog.register_dataset(uow, people["op"], key="licences", name="许可信息", department_code="GA")
     db = _dept_db(tmp_path / "dept.sqlite", [(1, "甲", "2026-11-01")])

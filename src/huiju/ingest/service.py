@@ -649,6 +649,11 @@ def add_source(uow: UnitOfWork, actor: Actor, *, name: str, dataset_key: str, ki
     if write_mode == "merge" and not keys and not schema_key:
         raise Invalid("Merge needs key columns: give them, or declare a primary key in the dataset's schema")
     schedule = source_kit.check_schedule(schedule)
+    settings = uow.settings
+    platform_files = [Path(p) for p in (settings.home / "huiju.db", source_kit.local_file(
+        "sql", {"url": settings.db_url}) or settings.home / "huiju.db")]
+    source_kit.check_local_access(kind, options, settings.source_root_paths, platform_files=platform_files,
+                                  anywhere=actor.kind == "system")
     plain, secrets = source_kit.split_secrets(kind, options)
     plain["_secret_names"] = source_kit.secret_names(secrets)
     source = Source(name=name, dataset_id=ds.id, department_id=ds.department_id, kind=kind, options=plain,

@@ -76,6 +76,36 @@ def check_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def local_file(kind: str, options: dict[str, Any]) -> Path | None:
+    """The file on the platform's machine a source would read: a file source's path, or a SQLite database."""
+    if kind == "file" and "path" in options:
+        return Path(options["path"])
+    if kind == "sql":
+        try:
+            url = make_url(options["url"])
+        except ArgumentError:
+            return None
+        if url.get_backend_name() == "sqlite":
+            database = (url.database or "").removeprefix("file:").split("?")[0]
+            return Path(database) if database and database != ":memory:" else None
+    return None
+
+
+def check_local_access(kind: str, options: dict[str, Any], roots: list[Path], *, platform_files: list[Path],
+                       anywhere: bool) -> None:
+    """A source may read local files only inside the allowed folders (``HUIJU_SOURCE_ROOTS``), and never the
+    platform's own database or key files: a steward must not be able to load them into a dataset."""
+    path = local_file(kind, options)
+    if path is None:
+        return
+    resolved = path.expanduser().resolve()
+    if any(resolved == f.resolve() for f in platform_files) or resolved.name.endswith(".key"):
+        raise Invalid("A source cannot read the platform's own database or key files")
+    if not anywhere and not any(resolved.is_relative_to(root) for root in roots):
+        raise Invalid("A source may read files only inside %(roots)s (setting HUIJU_SOURCE_ROOTS)",
+                      roots=", ".join(str(r) for r in roots))
+
+
 def split_secrets(kind: str, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Options without secrets, and the secrets: an address's password and every HTTP header."""
     options, secrets = dict(options), {}
