@@ -95,12 +95,45 @@ def serve(ctx: typer.Context,
 
 
 def run_server(settings: Settings, storage, host: str, port: int) -> None:
+    """Serve with ``HUIJU_WORKERS`` job-runner threads beside the web server."""
     import uvicorn
 
     from huiju.app import create_app
+    from huiju.jobs import start_threads
 
+    stop, threads = start_threads(storage, settings.workers)
     console.print(_("huiju is serving at http://%(host)s:%(port)s/") % {"host": host, "port": port})
-    uvicorn.run(create_app(settings, storage), host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(create_app(settings, storage), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+@app.command()
+def worker(ctx: typer.Context,
+           once: Annotated[bool, typer.Option("--once", help="Run the jobs that are due now, then exit.")] = False,
+           ) -> None:
+    """Run queued and scheduled jobs (beside or instead of the threads inside `huiju serve`)."""
+    import signal
+    import threading
+
+    from huiju.jobs import Worker
+
+    storage = open_storage(settings_from(ctx))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runner = Worker(storage, stop=stop)
+    if once:
+        done = runner.drain()
+        console.print(_("Jobs run: %(n)s") % {"n": len(done)})
+        return
+    console.print(_("Worker started; Ctrl-C stops it after the current job."))
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        stop.set()
 
 
 @app.command()

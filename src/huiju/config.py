@@ -35,6 +35,17 @@ class Settings(BaseSettings):
         default="national", description="Local labels of the open classes: national, shanghai, zhejiang, guangzhou.")
     catalog_overdue_grace_days: int = Field(
         default=0, ge=0, description="Days past an entry's update cycle before it is flagged overdue.")
+    workers: int = Field(default=1, ge=0, description="Job-runner threads inside `huiju serve` (0 = none; run `huiju worker`).")
+    job_poll_seconds: float = Field(default=5.0, gt=0, description="How often an idle worker looks for due jobs.")
+    job_retries: int = Field(default=3, ge=0, description="Times a failed source job is tried again.")
+    job_backoff_seconds: float = Field(default=30.0, ge=0, description="Wait before the first retry; doubles each time.")
+    job_backoff_max_seconds: float = Field(default=3600.0, ge=0, description="Longest wait between retries.")
+    job_heartbeat_seconds: float = Field(default=10.0, gt=0, description="How often a running job says it is alive.")
+    job_stale_seconds: float = Field(default=120.0, gt=0,
+                                     description="A running job silent this long is marked interrupted.")
+    timezone: str = Field(default="Asia/Shanghai", description="Time zone of cron schedules.")
+    source_roots: str = Field(default="", description="Folders that file and SQLite-file sources may read "
+                                                      "(separated by the path separator); empty = home/sources.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
     master_key: str = Field(
         default="", repr=False,
@@ -52,6 +63,17 @@ class Settings(BaseSettings):
     def _known_locale(cls, v: str) -> str:
         if v not in ("zh_CN", "en"):
             raise ValueError("default_locale must be zh_CN or en")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
         return v
 
     @field_validator("master_key")
@@ -74,6 +96,14 @@ class Settings(BaseSettings):
             return self.home / "lake"
         url = self.lake_url.removeprefix("file://")
         return Path(url).expanduser().resolve()
+
+    @property
+    def source_root_paths(self) -> list[Path]:
+        """Where sources kept by people may read files from: never the platform's own database or keys."""
+        import os
+
+        given = [Path(p).expanduser().resolve() for p in self.source_roots.split(os.pathsep) if p.strip()]
+        return given or [self.home / "sources"]
 
     @property
     def is_sqlite(self) -> bool:

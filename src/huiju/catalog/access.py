@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import select
 
@@ -544,19 +545,36 @@ def _plaintext_view(source: _Source, decrypt: ArrowFunction | None) -> str:
                                  for n in source.types) + " FROM {table}"
 
 
-def read_internal(uow: UnitOfWork, actor: Actor, version: LakeVersion, *,
-                  batch_size: int = 131072) -> Iterator[pa.RecordBatch]:
-    """A version's rows in plaintext, batch by batch, for the platform's own jobs (not for users)."""
+def read_internal(uow: UnitOfWork, actor: Actor, version: LakeVersion, *, batch_size: int = 131072,
+                  without: pa.Table | None = None) -> Iterator[pa.RecordBatch]:
+    """A version's rows in plaintext, batch by batch, for the platform's own jobs (not for users).
+
+    ``without`` drops the rows whose key (that table's columns) appears in it: the old rows a merge replaces.
+    """
     ds = _dataset(uow, version.dataset_key)
     _require_internal(actor, ds)
     source = _version_source(uow, ds, version)
     if source.encryption is None:
-        for path in source.files:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+        batches: Iterator[pa.RecordBatch] = (b for path in source.files
+                                             for b in pq.ParquetFile(path).iter_batches(batch_size=batch_size))
+    else:
+        decrypt = _decrypt_function(uow, source.encryption)
+        batches = uow.storage.lake_engine.stream(_plaintext_view(source, decrypt).format(table=_RAW),
+                                                 {_RAW: source.files}, functions=[decrypt], batch_size=batch_size)
+    if without is None or not without.num_rows:
+        yield from batches
         return
-    decrypt = _decrypt_function(uow, source.encryption)
-    yield from uow.storage.lake_engine.stream(_plaintext_view(source, decrypt).format(table=_RAW),
-                                              {_RAW: source.files}, functions=[decrypt], batch_size=batch_size)
+    replaced = _key_strings(without, without.column_names)
+    for batch in batches:
+        keep = pc.invert(pc.is_in(_key_strings(batch, without.column_names), value_set=replaced))
+        yield batch.filter(keep)
+
+
+def _key_strings(data: pa.Table | pa.RecordBatch, columns: Sequence[str]) -> pa.Array:
+    """One text key per row over ``columns`` (unit separator between parts), for set membership."""
+    parts = [pc.cast(data.column(c), pa.string()) for c in columns]
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
 def internal_schema(uow: UnitOfWork, actor: Actor, version: LakeVersion) -> pa.Schema:

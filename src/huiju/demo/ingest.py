@@ -18,7 +18,8 @@ from huiju.ingest.connectors import open_file
 from huiju.ingest.models import IngestJob
 from huiju.storage.uow import Storage
 
-EXPORT_DATE = date(2026, 11, 1)  # the demo city's files are "as of" this day; no clock involved
+EXPORT_DATE = date(2026, 11, 1)
+DEMO_SCHEDULE = "0 2 * * *"  # 02:00 in HUIJU_TIMEZONE  # the demo city's files are "as of" this day; no clock involved
 
 
 def connector_options(spec: DataFile) -> dict[str, Any]:
@@ -49,6 +50,12 @@ def ingest_sources(storage: Storage, actor: Actor, sources: Path,
             jobs[spec.key] = ingest_service.ingest_file(
                 uow, actor, dataset_key=spec.key, path=sources / spec.file, encoding=spec.encoding,
                 today=EXPORT_DATE, options=opts, progress=(lambda n, key=spec.key: progress(key, n)) if progress else None)
+        if spec.format == "sqlite":  # the department's own system stays connected: re-read every night
+            with storage.uow() as uow:
+                ingest_service.add_source(uow, actor, name=f"{spec.department_code}-{spec.key}", dataset_key=spec.key,
+                                          kind="sql", options={"url": f"sqlite:///{(sources / spec.file).resolve()}",
+                                                               "table": spec.table},
+                                          schedule=DEMO_SCHEDULE)
     return jobs
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from huiju.errors import TooLarge
 from huiju.ingest import service
-from huiju.ingest.schemas import JobOut, QuarantineRowOut
+from huiju.ingest.schemas import JobLogOut, JobOut, QuarantineRowOut, SourceChangeIn, SourceIn, SourceOut
 from huiju.web.deps import ActorDep, UowDep
 
 router = APIRouter(tags=["ingest"])
@@ -41,7 +41,9 @@ async def receive_upload(request: Request, limit_mb: int, folder: Path) -> Path:
              openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {
                  "type": "string", "format": "binary"}}}, "required": True}})
 async def ingest_upload(key: str, request: Request, filename: str, encoding: str | None = None,
-                        sheet: str | None = None, header_rows: int | None = None, mode: str = "replace") -> Any:
+                        sheet: str | None = None, header_rows: int | None = None, mode: str = "replace",
+                        key_column: Annotated[list[str] | None, Query(description="Merge key column(s)")] = None,
+                        ) -> Any:
     """Send the file itself as the body (any content type); the job runs before the response returns."""
     settings = request.app.state.settings
     path = await receive_upload(request, settings.upload_max_mb, settings.home / "uploads")
@@ -54,7 +56,8 @@ async def ingest_upload(key: str, request: Request, filename: str, encoding: str
             with request.app.state.storage.uow() as uow:
                 actor = get_actor(request, uow)
                 job = service.ingest_file(uow, actor, dataset_key=key, path=path, original_name=Path(filename).name,
-                                          encoding=encoding, sheet=sheet, header_rows=header_rows, write_mode=mode)
+                                          encoding=encoding, sheet=sheet, header_rows=header_rows, write_mode=mode,
+                                          key_columns=key_column)
                 return JobOut.model_validate(job)
 
         return await run_in_threadpool(run)
@@ -63,13 +66,57 @@ async def ingest_upload(key: str, request: Request, filename: str, encoding: str
 
 
 @router.get("/ingest/jobs", response_model=list[JobOut])
-def list_jobs(uow: UowDep, actor: ActorDep, limit: int = 50):
-    return service.list_jobs(uow, actor, limit=limit)
+def list_jobs(uow: UowDep, actor: ActorDep, limit: int = 50, dataset: str | None = None, status: str | None = None):
+    return service.list_jobs(uow, actor, dataset_key=dataset, status=status, limit=limit)
 
 
 @router.get("/ingest/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: int, uow: UowDep, actor: ActorDep):
     return service.get_job(uow, actor, job_id)
+
+
+@router.get("/ingest/jobs/{job_id}/log", response_model=list[JobLogOut])
+def job_log(job_id: int, uow: UowDep, actor: ActorDep, after_id: int = 0, limit: int = 500) -> Any:
+    """The job's log lines (translated); pass the last id seen as ``after_id`` to follow a running job."""
+    return [JobLogOut(id=line.id, at=line.at, level=line.level, message=line.localized())
+            for line in service.job_log(uow, actor, job_id, after_id=after_id, limit=limit)]
+
+
+@router.post("/ingest/jobs/{job_id}/rerun", response_model=JobOut, status_code=202)
+def rerun_job(job_id: int, uow: UowDep, actor: ActorDep):
+    """Queue an interrupted or failed source job again (it reads from the source's kept cursor)."""
+    return service.rerun_job(uow, actor, job_id)
+
+
+@router.post("/ingest/sources", response_model=SourceOut, status_code=201)
+def add_source(body: SourceIn, uow: UowDep, actor: ActorDep) -> Any:
+    source = service.add_source(uow, actor, name=body.name, dataset_key=body.dataset, kind=body.kind,
+                                options=body.options, write_mode=body.write_mode, key_columns=body.key_columns,
+                                cursor_column=body.cursor_column, schedule=body.schedule, enabled=body.enabled)
+    return service.shown_source(uow, actor, source.name)
+
+
+@router.get("/ingest/sources", response_model=list[SourceOut])
+def list_sources(uow: UowDep, actor: ActorDep, dataset: str | None = None) -> Any:
+    return [service.shown_source(uow, actor, s.name) for s in service.list_sources(uow, actor, dataset_key=dataset)]
+
+
+@router.get("/ingest/sources/{name}", response_model=SourceOut)
+def show_source(name: str, uow: UowDep, actor: ActorDep) -> Any:
+    return service.shown_source(uow, actor, name)
+
+
+@router.patch("/ingest/sources/{name}", response_model=SourceOut)
+def change_source(name: str, body: SourceChangeIn, uow: UowDep, actor: ActorDep) -> Any:
+    service.change_source(uow, actor, name, schedule=body.schedule, clear_schedule=body.clear_schedule,
+                          enabled=body.enabled, reset_cursor=body.reset_cursor)
+    return service.shown_source(uow, actor, name)
+
+
+@router.post("/ingest/sources/{name}/run", response_model=JobOut, status_code=202)
+def run_source(name: str, uow: UowDep, actor: ActorDep):
+    """Queue a run now; follow it at ``GET /ingest/jobs/{id}`` (status, progress) and ``…/log``."""
+    return service.run_source(uow, actor, name)
 
 
 @router.get("/ingest/jobs/{job_id}/report")

@@ -25,6 +25,51 @@ class IngestFinished(IngestEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SourceAdded(IngestEvent):
+    source_id: int
+    name: str
+    dataset_id: int
+    kind: str
+    write_mode: str
+    schedule: str | None
+    secrets: list[str]  # which secrets were sealed, never their values
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceChanged(IngestEvent):
+    source_id: int
+    changes: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobQueued(IngestEvent):
+    job_id: int
+    source_id: int
+    trigger: str  # manual | schedule | rerun
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobStarted(IngestEvent):
+    job_id: int
+    worker: str
+    attempt: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobRetryScheduled(IngestEvent):
+    job_id: int
+    attempt: int
+    wait_seconds: float
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobInterrupted(IngestEvent):
+    job_id: int
+    worker: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class QuarantineResubmitted(IngestEvent):
     job_id: int
     rows: int

@@ -34,7 +34,48 @@ def dataset(request: Request, key: str, uow: UowDep, actor: ActorDep) -> Respons
     ds = catalog_service.dataset_by_key(uow, actor, key)
     return render(request, actor, "ingest/dataset.html", ds=ds,
                   versions=catalog_service.list_versions(uow, actor, key),
-                  jobs=service.list_jobs(uow, actor, dataset_key=key, limit=20))
+                  jobs=service.list_jobs(uow, actor, dataset_key=key, limit=20),
+                  sources=[service.shown_source(uow, actor, s.name)
+                           for s in service.list_sources(uow, actor, dataset_key=key)])
+
+
+@router.post("/datasets/{key}/sources", dependencies=[CsrfDep])
+async def add_source(request: Request, key: str, uow: UowDep, actor: ActorDep) -> Response:
+    """The page's form: a database table or an HTTP API (file sources and the rest through the CLI or API)."""
+    require_login(actor)
+    form = await request.form()
+
+    def field(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    kind = field("kind")
+    options: dict[str, Any] = {"url": field("url")}
+    if kind == "sql":
+        options["table"] = field("table")
+    if kind == "http":
+        options.update(records_path=field("records_path"), since_param=field("since_param"))
+        if field("auth_header"):
+            options["headers"] = {"Authorization": field("auth_header")}
+    service.add_source(uow, actor, name=field("name"), dataset_key=key, kind=kind, options=options,
+                       write_mode=field("mode") or "replace",
+                       key_columns=[k for k in field("keys").replace("，", ",").split(",") if k.strip()],
+                       cursor_column=field("cursor") or None, schedule=field("schedule") or None)
+    return RedirectResponse(f"/datasets/{key}#sources", status_code=303)
+
+
+@router.post("/ingest/sources/{name}/run", dependencies=[CsrfDep])
+def run_source(request: Request, name: str, uow: UowDep, actor: ActorDep) -> Response:
+    """立即运行: queue the source; the job page follows it."""
+    require_login(actor)
+    job = service.run_source(uow, actor, name)
+    return RedirectResponse(f"/ingest/jobs/{job.id}", status_code=303)
+
+
+@router.post("/ingest/jobs/{job_id}/rerun", dependencies=[CsrfDep])
+def rerun_job(request: Request, job_id: int, uow: UowDep, actor: ActorDep) -> Response:
+    require_login(actor)
+    service.rerun_job(uow, actor, job_id)
+    return RedirectResponse(f"/ingest/jobs/{job_id}", status_code=303)
 
 
 @router.post("/datasets/{key}/upload", dependencies=[CsrfDep])
@@ -69,8 +110,8 @@ def job(request: Request, job_id: int, uow: UowDep, actor: ActorDep) -> Response
     require_login(actor)
     report = service.quality_report(uow, actor, job_id)
     rows = service.list_quarantine(uow, actor, job_id, limit=100)
-    return render(request, actor, "ingest/job.html", report=report, rows=rows,
-                  editable=service.correction_fields(uow, actor, job_id, rows))
+    return render(request, actor, "ingest/job.html", report=report, rows=rows, job=service.get_job(uow, actor, job_id),
+                  log=service.job_log(uow, actor, job_id), editable=service.correction_fields(uow, actor, job_id, rows))
 
 
 FIX_PREFIX, SHOWN_PREFIX = "fix.", "was."  # fix.<row id>.<column>: the value sent; was.<row id>.<column>: shown

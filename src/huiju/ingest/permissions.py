@@ -9,6 +9,10 @@ INGEST_VIEW = declare("ingest.view", {Role.OPERATOR, Role.STEWARD}, Scope.DEPART
                       "See ingest jobs, quality reports and quarantined rows")
 QUARANTINE_RESOLVE = declare("ingest.quarantine.resolve", {Role.OPERATOR, Role.STEWARD}, Scope.DEPARTMENT,
                              "Correct and resubmit, or discard, quarantined rows")
+SOURCE_MANAGE = declare("ingest.source.manage", {Role.OPERATOR, Role.STEWARD}, Scope.DEPARTMENT,
+                        "Keep a department's sources on the platform: where to read, secrets, write mode, schedule")
+JOB_WORK = declare("ingest.job.work", {Role.OPERATOR}, Scope.PLATFORM,
+                   "Run the job queue: claim queued jobs, run due schedules, mark stopped jobs interrupted")
 
 # 一数一源 (authoritative sources), correction tasks (纠错) and base libraries (基础库)
 ELEMENT_VIEW = declare("ingest.element.view", {Role.OPERATOR, Role.STEWARD, Role.DEPT_USER}, Scope.PLATFORM,

@@ -136,6 +136,7 @@ class HttpJsonConnector(ConnectorBase):
         self._client = client
         with self._session() as http:
             self._first = self._page(http, start_page)
+        self.total: int | None = self._first[1]  # records the API says it has (for progress), if it says
         keys: dict[str, None] = {}
         for record in self._first[0]:
             if isinstance(record, dict):

@@ -2,7 +2,8 @@
 
 Safe by construction: the steward names a table, optionally its columns and an incremental cursor column;
 the statement is built from SQLAlchemy constructs (identifiers quoted by the dialect, the cursor value a
-bound parameter), so no free SQL reaches the source. Rows stream with ``yield_per``: server-side cursors
+bound parameter). A steward may instead give a read query (one ``SELECT``/``WITH`` statement, run as a
+subquery, with the credentials the department gave for reading), when the rows come from a join or a view. Rows stream with ``yield_per``: server-side cursors
 on PostgreSQL and MySQL, ``fetchmany`` on SQLite. Incremental loads: ``since_column``/``since_value`` read
 ``WHERE col > :value ORDER BY col``, and ``cursor_value`` is the largest value seen, to pass next time;
 ">" misses a row added later with the same value as the last one seen, so the column should only grow.
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Column, MetaData, Table, create_engine, inspect, select
+from sqlalchemy import Column, MetaData, Table, column, create_engine, inspect, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+from sqlalchemy import func
+from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 
 from huiju.errors import Invalid
 from huiju.ingest.connectors.base import (
@@ -77,15 +79,21 @@ def _coerce(column: Column[Any], value: object) -> object:
 class SqlConnector(ConnectorBase):
     """One table of a database by SQLAlchemy URL, all of it or the rows after an incremental cursor."""
 
-    def __init__(self, url: str, table: str, *, schema: str | None = None, columns: Sequence[str] | None = None,
-                 since_column: str | None = None, since_value: object = None, batch_rows: int = BATCH_ROWS,
-                 on_reject: RejectSink | None = None, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, table: str | None, *, query: str | None = None, schema: str | None = None,
+                 columns: Sequence[str] | None = None, since_column: str | None = None, since_value: object = None,
+                 batch_rows: int = BATCH_ROWS, on_reject: RejectSink | None = None,
+                 engine: Engine | None = None) -> None:
         super().__init__(on_reject)
-        self.engine, self._owned = engine or create_engine(url), engine is None
+        try:
+            self.engine, self._owned = engine or create_engine(url), engine is None
+        except (ArgumentError, ImportError) as exc:
+            raise Invalid("The database address cannot be used: %(reason)s", reason=str(exc).splitlines()[0]) from None
         self.batch_rows, self.since_column = batch_rows, since_column
         self.cursor_value: object = None
+        table = table or "query"
         try:
-            self._table = Table(table, MetaData(), schema=schema, autoload_with=self.engine)
+            self._table = self._subquery(query) if query is not None else Table(table, MetaData(), schema=schema,
+                                                                                autoload_with=self.engine)
         except NoSuchTableError:
             raise Invalid("The source database has no table %(table)s", table=table) from None
         except SQLAlchemyError as exc:
@@ -98,6 +106,28 @@ class SqlConnector(ConnectorBase):
             if name not in known:
                 raise Invalid("The table %(table)s has no column %(column)s", table=table, column=name)
         self._since = _coerce(self._table.c[since_column], since_value) if since_column else None
+
+    def _subquery(self, query: str) -> Any:
+        """A read query as a subquery whose columns are learnt by running it for no rows."""
+        body = query.strip().rstrip(";").strip()
+        if ";" in body or body.split(None, 1)[0].lower() not in ("select", "with"):
+            raise Invalid("A source query is one SELECT (or WITH … SELECT) statement")
+        with self.engine.connect() as conn:
+            names = list(conn.execute(text(f"SELECT * FROM ({body}) AS q WHERE 1 = 0")).keys())
+        return text(body).columns(*[column(n) for n in names]).subquery("q")
+
+    def count(self) -> int | None:
+        """How many rows the next read() will yield (the total for progress), or None if the database will not say."""
+        stmt = select(func.count()).select_from(self._table)
+        if self.since_column and self._since is not None:
+            stmt = stmt.where(self._table.c[self.since_column] > self._since)
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.execute(stmt).scalar() or 0)
+        except SQLAlchemyError:
+            return None
+        finally:
+            self._release()
 
     def read(self) -> Iterator[pa.RecordBatch]:
         schema, width = schema_for(self.columns), len(self.columns)
