@@ -38,6 +38,8 @@ from huiju.ingest.standardize import (
     standardize_steps,
 )
 from huiju.ingest.validators import STRIP_CHARS
+from huiju.ingest.validators_arrow import FORMATS as VECTOR_FORMATS
+from huiju.ingest.validators_arrow import format_valid
 from huiju.ingest.validators_sql import quote_ident
 
 FAIL_PREFIX = "__fail__"
@@ -325,6 +327,24 @@ def _later_duplicates(conn: duckdb.DuckDBPyConnection, typed: pa.Table, keys: Se
     return pc.is_in(typed[ROW_COLUMN], value_set=later[ROW_COLUMN].combine_chunks())
 
 
+def _vectorised(rule: Rule, schema: TableSchema) -> bool:
+    """Whether the rule runs as validators_arrow's twin over the checked string column rather than in the SQL.
+
+    A string field's output column is its standard text (the s column the SQL rule would read); other types
+    are output typed, so their identifier rules stay in SQL.
+    """
+    return (rule.kind in KIND_FORMAT and KIND_FORMAT[rule.kind] in VECTOR_FORMATS
+            and schema.field(rule.field).type == "string")
+
+
+def _vector_fail(result: pa.Table, rule: Rule, schema: TableSchema, today: date) -> pa.Array:
+    """The rule's fail column, as _fail_sql's coalesce(NOT valid, false) over the standard text."""
+    f, fmt = schema.field(rule.field), KIND_FORMAT[rule.kind]
+    valid = format_valid(result[f.name], fmt, today=today, known=rule.known, standardized=f.format == fmt,
+                         trimmed=True)
+    return pc.fill_null(pc.invert(valid), False)
+
+
 def split_batch(conn: duckdb.DuckDBPyConnection, batch: pa.Table, schema: TableSchema, rules: Sequence[Rule], *,
                 today: date, lookups: Mapping[str, str] | None = None) -> BatchResult:
     """Standardise, type and check one all-string batch in one SQL statement, and split it without losing a row."""
@@ -336,15 +356,19 @@ def split_batch(conn: duckdb.DuckDBPyConnection, batch: pa.Table, schema: TableS
     extra = [c for c in batch.column_names if c not in declared and c != ROW_COLUMN]
     all_rules = _with_type_rules(schema, rules)
     unique = [r for r in all_rules if r.kind == "unique"]
+    vector = [r for r in all_rules if _vectorised(r, schema)]
     view = f"__huiju_batch_{uuid.uuid4().hex}"
     checked, trimmed = _trimmed(batch, schema)
     conn.register(view, checked)
     try:
-        sql = compile_check(schema, [r for r in all_rules if r.kind != "unique"], relation=view, today=today,
-                            lookups=lookups, extra_columns=extra, trimmed=trimmed)
+        in_sql = [r for r in all_rules if r.kind != "unique" and r not in vector]
+        sql = compile_check(schema, in_sql, relation=view, today=today, lookups=lookups, extra_columns=extra,
+                            trimmed=trimmed)
         result = conn.sql(sql).to_arrow_table()
     finally:
         conn.unregister(view)
+    for rule in vector:
+        result = result.append_column(FAIL_PREFIX + rule.id, _vector_fail(result, rule, schema, today))
     for rule in unique:
         result = result.append_column(FAIL_PREFIX + rule.id, _later_duplicates(conn, result, rule.fields))
     fail_cols = [FAIL_PREFIX + r.id for r in all_rules]
