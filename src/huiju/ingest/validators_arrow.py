@@ -39,7 +39,7 @@ FORMATS = ("gb32100", "gb11643", "gb2260")  # the formats with a vectorised twin
 
 def _table(chars: str) -> np.ndarray:
     """Byte -> position of the character in ``chars``, -1 for any other byte."""
-    out = np.full(256, -1, np.int16)
+    out = np.full(256, -1, np.int8)
     for i, c in enumerate(chars):
         out[ord(c)] = i
     return out
@@ -52,8 +52,8 @@ _DEPARTMENT = np.zeros(256, bool)
 _DEPARTMENT[[ord(c) for c in USCC_KINDS]] = True
 _PROVINCE = np.zeros(100, bool)
 _PROVINCE[[int(p) for p in PROVINCE_PREFIXES]] = True
-_PILOTS = np.array([np.frombuffer(code.encode(), np.uint8) for code in sorted(EARLY_PILOT_USCC)])
-_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+_PILOTS = [np.frombuffer(code.encode(), np.uint8) for code in sorted(EARLY_PILOT_USCC)]  # not empty
+_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int32)
 
 
 def normalized(column: pa.Array | pa.ChunkedArray, *, trimmed: bool = False) -> pa.Array:
@@ -72,21 +72,38 @@ def normalized(column: pa.Array | pa.ChunkedArray, *, trimmed: bool = False) -> 
 
 
 def _fixed(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indices of the non-NULL values exactly ``width`` bytes long, their bytes as an (n, width) uint8 matrix)."""
-    n = len(arr)
-    _validity, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, np.int32)[arr.offset:arr.offset + n + 1]
-    present = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
-    rows = np.flatnonzero((np.diff(offsets) == width) & present)
-    if data_buf is None or not len(rows):
-        return rows, np.zeros((0, width), np.uint8)
-    data = np.frombuffer(data_buf, np.uint8)
-    return rows, data[offsets[rows][:, None] + np.arange(width)]
+    """(positions of the non-NULL values exactly ``width`` bytes long, their bytes as a (width, n) uint8 matrix).
+
+    Character i of every value is row i, contiguous, so each step below is one vector operation over the chunk.
+    """
+    lengths = pc.binary_length(arr)
+    rows = np.flatnonzero(pc.fill_null(pc.equal(lengths, width), False).to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return rows, np.zeros((width, 0), np.uint8)
+    fixed = arr.take(pa.array(rows)).cast(pa.binary(width))
+    data = np.frombuffer(fixed.buffers()[1], np.uint8)[fixed.offset * width:(fixed.offset + len(rows)) * width]
+    return rows, np.ascontiguousarray(data.reshape(len(rows), width).T)
 
 
 def _number(digits: np.ndarray) -> np.ndarray:
-    """Digit values (n, k) -> the k-digit numbers they spell."""
-    return digits.astype(np.int64) @ (10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64))
+    """Digit values, one row per position (most significant first) -> the numbers they spell."""
+    out = np.zeros(digits.shape[1], np.int32)
+    for row in digits:
+        out = out * 10 + row
+    return out
+
+
+def _weighted(values: np.ndarray, weights: tuple[int, ...], modulus: int) -> np.ndarray:
+    """Σ values[i] * weights[i] mod modulus, over the first len(weights) rows (int32: no overflow for 17 terms)."""
+    total = np.zeros(values.shape[1], np.int32)
+    for row, w in zip(values, weights, strict=False):
+        total += row.astype(np.int32) * w
+    return total % modulus
+
+
+def _all_found(values: np.ndarray) -> np.ndarray:
+    """True where every character was in its alphabet (no -1 from the lookup table)."""
+    return values.min(axis=0, initial=0) >= 0 if values.shape[1] else np.zeros(0, bool)
 
 
 def _real_date(year: np.ndarray, month: np.ndarray, day: np.ndarray, today: date) -> np.ndarray:
@@ -119,11 +136,11 @@ def uscc_valid(column: pa.Array | pa.ChunkedArray, *, standardized: bool = False
     """
     arr = _prepared(column, standardized, trimmed)
     rows, m = _fixed(arr, 18)
-    values = _USCC_VALUE[m].astype(np.int64)
-    charset = (values >= 0).all(axis=1)
-    check = (31 - (values[:, :17] @ np.array(USCC_WEIGHTS, np.int64)) % 31) % 31
-    pilot = (m[:, None, :] == _PILOTS[None, :, :]).all(axis=2).any(axis=1)
-    ok = charset & _DEPARTMENT[m[:, 0]] & ((values[:, 17] == check) | pilot)
+    values = _USCC_VALUE[m]
+    ok = _all_found(values) & _DEPARTMENT[m[0]]
+    mismatch = np.flatnonzero(ok & (values[17] != (31 - _weighted(values, USCC_WEIGHTS, 31)) % 31))
+    wrong = m[:, mismatch]  # few: early-pilot codes and wrong check characters
+    ok[mismatch] = np.logical_or.reduce([(wrong == code[:, None]).all(axis=0) for code in _PILOTS])
     return _answer(arr, rows, ok)
 
 
@@ -133,15 +150,18 @@ def citizen_id_valid(column: pa.Array | pa.ChunkedArray, *, today: date, standar
     a real birth date not after today and, for 18, the MOD 11-2 check character."""
     arr = _prepared(column, standardized, trimmed)
     rows18, m18 = _fixed(arr, 18)
-    d18 = _DIGIT[m18].astype(np.int64)
-    shape18 = (d18[:, :17] >= 0).all(axis=1) & (_ID_CHECK_VALUE[m18[:, 17]] >= 0)  # [0-9]{17}[0-9X]
-    checksum = (d18[:, :17] @ np.array(ID_WEIGHTS, np.int64)) % 11 == _ID_CHECK_VALUE[m18[:, 17]]
-    birth18 = _real_date(_number(d18[:, 6:10]), _number(d18[:, 10:12]), _number(d18[:, 12:14]), today)
-    ok18 = shape18 & _PROVINCE[np.clip(_number(d18[:, :2]), 0, 99)] & birth18 & checksum
+    d18 = _DIGIT[m18[:17]]
+    check = _ID_CHECK_VALUE[m18[17]]
+    shape18 = _all_found(d18) & (check >= 0)  # [0-9]{17}[0-9X]
+    d18 = np.maximum(d18, 0)
+    birth18 = _real_date(_number(d18[6:10]), _number(d18[10:12]), _number(d18[12:14]), today)
+    ok18 = shape18 & _PROVINCE[_number(d18[:2])] & birth18 & (_weighted(d18, ID_WEIGHTS, 11) == check)
     rows15, m15 = _fixed(arr, 15)
-    d15 = _DIGIT[m15].astype(np.int64)
-    birth15 = _real_date(1900 + _number(d15[:, 6:8]), _number(d15[:, 8:10]), _number(d15[:, 10:12]), today)
-    ok15 = (d15 >= 0).all(axis=1) & _PROVINCE[np.clip(_number(d15[:, :2]), 0, 99)] & birth15
+    d15 = _DIGIT[m15]
+    shape15 = _all_found(d15)
+    d15 = np.maximum(d15, 0)
+    birth15 = _real_date(1900 + _number(d15[6:8]), _number(d15[8:10]), _number(d15[10:12]), today)
+    ok15 = shape15 & _PROVINCE[_number(d15[:2])] & birth15
     return _answer(arr, np.concatenate([rows18, rows15]), np.concatenate([ok18, ok15]))
 
 
@@ -150,13 +170,14 @@ def region_code_valid(column: pa.Array | pa.ChunkedArray, known: Collection[str]
     """check_region_code(v, known).ok per value: six digits, GB/T 2260 structure, and membership when ``known``."""
     arr = _prepared(column, standardized, trimmed)
     rows, m = _fixed(arr, 6)
-    d = _DIGIT[m].astype(np.int64)
-    n = _number(d)
+    d = _DIGIT[m]
+    found = _all_found(d)
+    n = _number(np.maximum(d, 0))
     prefecture, county = n // 100 % 100, n % 100
-    ok = ((d >= 0).all(axis=1) & _PROVINCE[np.clip(n // 10000, 0, 99)]
-          & ((prefecture == 90) | (prefecture <= 70)) & ~((prefecture == 0) & (county != 0)))
+    ok = (found & _PROVINCE[n // 10000] & ((prefecture == 90) | (prefecture <= 70))
+          & ~((prefecture == 0) & (county != 0)))
     if known is not None:
-        table = np.array(sorted({int(k) for k in known if re.fullmatch("[0-9]{6}", k)}), np.int64)
+        table = np.array(sorted({int(k) for k in known if re.fullmatch("[0-9]{6}", k)}), np.int32)
         ok &= np.isin(n, table)
     return _answer(arr, rows, ok)
 
