@@ -25,10 +25,11 @@ from pydantic import Field as PydanticField
 
 from huiju.errors import Invalid
 from huiju.i18n import N_, translations
-from huiju.ingest.schema import ROW_COLUMN, TableSchema, check_regex
+from huiju.ingest.schema import ROW_COLUMN, Field, TableSchema, check_regex
 from huiju.ingest.standardize import (
     DUCKDB_TYPES,
     FORMAT_MESSAGES,
+    IDENTIFIER_FORMATS,
     TYPE_MESSAGES,
     quote_relation,
     sql_cast,
@@ -202,10 +203,11 @@ def _fail_sql(rule: Rule, schema: TableSchema, cols: Mapping[str, int], today: d
 
 def compile_check(schema: TableSchema, rules: Sequence[Rule], *, relation: str, today: date,
                   lookups: Mapping[str, str] | None = None, extra_columns: Sequence[str] = (),
-                  trimmed: Collection[str] = ()) -> str:
+                  trimmed: Collection[str] = (), omitted: Collection[str] = ()) -> str:
     """One SELECT over `relation`: _row, each field typed under its name, extras as text, one fail column per rule.
 
-    ``trimmed`` names the fields whose column is VARCHAR already stripped of STRIP_CHARS (see split_batch).
+    ``trimmed`` names the fields whose column is VARCHAR already stripped of STRIP_CHARS (see split_batch);
+    ``omitted`` the fields left out of the output (still checked), whose standard text the caller builds itself.
     """
     cols = {f.name: i for i, f in enumerate(schema.fields)}
     all_rules = _with_type_rules(schema, rules)
@@ -222,7 +224,8 @@ def compile_check(schema: TableSchema, rules: Sequence[Rule], *, relation: str, 
     sql = f"SELECT *, {', '.join(typed)} FROM ({sql})"
     fails = [f"coalesce({_fail_sql(r, schema, cols, today, lookups or {})}, false) AS {quote_ident(FAIL_PREFIX + r.id)}"
              for r in all_rules]
-    out = [ROW_COLUMN] + [f"__huiju_t{i} AS {quote_ident(f.name)}" for i, f in enumerate(schema.fields)] + extras
+    out = [ROW_COLUMN] + [f"__huiju_t{i} AS {quote_ident(f.name)}" for i, f in enumerate(schema.fields)
+                          if f.name not in omitted] + extras
     # Window functions and subqueries do not keep row order; plain projections do (DuckDB order preservation).
     order = f" ORDER BY {ROW_COLUMN}" if any(r.kind in ("unique", "reference") for r in all_rules) else ""
     return f"SELECT {', '.join(out + fails)} FROM ({sql}){order}"
@@ -327,6 +330,39 @@ def _later_duplicates(conn: duckdb.DuckDBPyConnection, typed: pa.Table, keys: Se
     return pc.is_in(typed[ROW_COLUMN], value_set=later[ROW_COLUMN].combine_chunks())
 
 
+def _plain_text(f: Field) -> bool:
+    """A field whose standard text is its trimmed value with missing values as NULL (standardize_steps: free text)."""
+    return f.type == "string" and f.format not in IDENTIFIER_FORMATS and not f.halfwidth
+
+
+def _completed(result: pa.Table, checked: pa.Table, schema: TableSchema, plain: Sequence[str],
+               extra: Sequence[str]) -> pa.Table:
+    """The SQL result with the plain-text fields and the extra columns put back in their places, from Arrow.
+
+    Why: a string that DuckDB outputs is copied into a new Arrow column, which was about 40 % of the statement
+    (measured on a 528,449-row chunk of the 11-column legal-entity table, 7 plain-text fields: 0.82 s against
+    0.46 s without them); their standard text is the trimmed column with the missing values nulled, which
+    Arrow computes without a copy where nothing is missing. The SQL still checks their rules.
+    """
+    if result[ROW_COLUMN].equals(checked[ROW_COLUMN]):
+        source = checked
+    else:  # the statement reordered its rows (ORDER BY for a reference rule): follow its order
+        source = checked.take(pc.index_in(result[ROW_COLUMN], value_set=checked[ROW_COLUMN].combine_chunks()))
+    missing = pa.array(schema.missing_values, pa.string())
+    fails = [c for c in result.column_names if c.startswith(FAIL_PREFIX)]
+    columns: dict[str, Any] = {ROW_COLUMN: result[ROW_COLUMN]}
+    for f in schema.fields:
+        if f.name in plain:
+            text = source[f.name]
+            nulled = pc.is_in(text, value_set=missing)
+            columns[f.name] = pc.if_else(nulled, pa.scalar(None, pa.string()), text) if pc.any(nulled).as_py() else text
+        else:
+            columns[f.name] = result[f.name]
+    columns.update({c: source[c] for c in extra})
+    columns.update({c: result[c] for c in fails})
+    return pa.table(columns)
+
+
 def _vectorised(rule: Rule, schema: TableSchema) -> bool:
     """Whether the rule runs as validators_arrow's twin over the checked string column rather than in the SQL.
 
@@ -359,14 +395,16 @@ def split_batch(conn: duckdb.DuckDBPyConnection, batch: pa.Table, schema: TableS
     vector = [r for r in all_rules if _vectorised(r, schema)]
     view = f"__huiju_batch_{uuid.uuid4().hex}"
     checked, trimmed = _trimmed(batch, schema)
+    plain = [f.name for f in schema.fields if f.name in trimmed and _plain_text(f)]
     conn.register(view, checked)
     try:
         in_sql = [r for r in all_rules if r.kind != "unique" and r not in vector]
-        sql = compile_check(schema, in_sql, relation=view, today=today, lookups=lookups, extra_columns=extra,
-                            trimmed=trimmed)
+        sql = compile_check(schema, in_sql, relation=view, today=today, lookups=lookups, trimmed=trimmed,
+                            omitted=plain)
         result = conn.sql(sql).to_arrow_table()
     finally:
         conn.unregister(view)
+    result = _completed(result, checked, schema, plain, extra)
     for rule in vector:
         result = result.append_column(FAIL_PREFIX + rule.id, _vector_fail(result, rule, schema, today))
     for rule in unique:
