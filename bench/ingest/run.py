@@ -157,8 +157,8 @@ class _Stages:
                 self.duckdb_mib = max(getattr(self, "duckdb_mib", 0), used / 2**20)
 
         pipeline.split_batch = split_and_measure
-        self.wrap(pipeline, "_split_duplicates", "primary key across chunks")
-        self.wrap(StagedVersion, "write", "Parquet write")
+        self.wrap(pipeline._KeysSeen, "split", "primary key across chunks")
+        self.wrap(StagedVersion, "write", "Parquet write (writer thread)")
         self.wrap(StagedVersion, "close", "Parquet close + fsync")
         self.wrap(service, "file_sm3", "SM3 of the file")
         self.wrap(service, "_schema_for", "schema + classification proposal")
@@ -282,6 +282,7 @@ def measure(kind: str, path: Path, extra: list[str], src: Path | None = None) ->
             raise RuntimeError(f"{kind} failed (exit {proc.returncode}):\n{err[-3000:]}")
         result = json.loads(line[len("RESULT "):])
         result["max_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
+        result["cpu_s"] = usage.ru_utime + usage.ru_stime  # the child's CPU time: steadier than wall under load
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -344,7 +345,8 @@ def main() -> None:
                 result["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
                 info["runs"].setdefault(kind, []).append(result)
                 console.print(f"  {kind:16s} {result['seconds']:7.2f} s  {result['rows_per_s'] / 1e6:5.3f} M rows/s"
-                              f"  peak RSS {result.get('max_rss_mib', 0):6.0f} MiB  load {result['load_avg_after']}")
+                              f"  CPU {result['cpu_s']:6.2f} s  peak RSS {result.get('max_rss_mib', 0):6.0f} MiB"
+                              f"  load {result['load_avg_after']}")
                 if "duckdb_peak_mib_after_chunk" in result:
                     console.print(f"      DuckDB memory after a chunk (max): {result['duckdb_peak_mib_after_chunk']} MiB")
                 if "stages" in result:

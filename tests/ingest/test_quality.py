@@ -327,3 +327,20 @@ def test_plain_text_built_in_arrow_equals_the_sql_standard_text():
                                  (4, "type:金额")}
     assert checked.accepted.sort_by("_row") == expected.filter(pc.is_in(expected["_row"], pa.array([1, 3])))
     assert checked.accepted.column_names == ["_row", *(f["name"] for f in fields), "附注"]
+
+
+def test_statement_rows_are_put_back_in_file_order():
+    """DuckDB hands back a big batch's rows as interleaved runs; split_batch restores the file order."""
+    from huiju.ingest.quality import _in_order_of
+
+    batch = pa.table({"_row": pa.array([1, 2, 3, 5, 6, 9, 10, 11], pa.int64())})  # gaps: rows the reader rejected
+    runs = pa.table({"_row": pa.array([6, 9, 10, 1, 2, 11, 3, 5], pa.int64()), "x": list("abcdefgh")})
+    assert _in_order_of(runs, batch).to_pydict() == {"_row": [1, 2, 3, 5, 6, 9, 10, 11], "x": list("degh" "abcf")}
+    shuffled = pa.table({"_row": pa.array([2, 1], pa.int64())})
+    assert _in_order_of(shuffled, shuffled).equals(shuffled)  # not numbered in order: left as it is
+    n = 300_000  # big enough for DuckDB to scan on several threads
+    big = pa.table({"_row": pa.array(range(1, n + 1), pa.int64()), "v": pa.array([str(i % 7) for i in range(n)])})
+    schema = schema_of({"name": "v", "constraints": {"required": True}}, {"name": "n", "type": "integer"})
+    big = big.append_column("n", big["v"])
+    result = split(big, schema, rules_from_schema(schema))
+    assert result.accepted["_row"].equals(big["_row"]) and result.accepted["v"].equals(big["v"])

@@ -282,20 +282,24 @@ class _KeysSeen:
         """Drop rows whose key was accepted from an earlier chunk; remember this chunk's keys."""
         keys = pa.table({k: accepted[k].combine_chunks() for k in self._key})  # own buffers, not the chunk's
         hashes = self._hash(keys)
-        lo = np.searchsorted(self._hashes, hashes, "left")
-        hi = np.searchsorted(self._hashes, hashes, "right")
-        rows = np.flatnonzero(hi > lo)
+        order = np.argsort(hashes, kind="stable")  # searching sorted hashes walks the earlier ones in order
+        lo = np.searchsorted(self._hashes, hashes[order], "left")
+        hit = np.flatnonzero(self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes[order]) \
+            if len(self._hashes) else np.empty(0, np.int64)
         dup = np.zeros(len(hashes), bool)
-        if len(rows):  # compare each such row with every earlier key of the same hash
-            counts = (hi - lo)[rows]
+        if len(hit):  # compare each such row with every earlier key of the same hash
+            rows, starts = order[hit], lo[hit]
+            counts = np.searchsorted(self._hashes, hashes[rows], "right") - starts
             pair_rows = np.repeat(rows, counts)
-            firsts = np.repeat(lo[rows] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            firsts = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
             earlier = pa.concat_tables(self._keys).take(pa.array(self._where[firsts]))
             now = keys.take(pa.array(pair_rows))
             same = functools.reduce(pc.and_, (pc.fill_null(pc.equal(now[k], earlier[k]), False) for k in self._key))
             dup[pair_rows[np.asarray(same.to_numpy(zero_copy_only=False), bool)]] = True
-        kept = np.flatnonzero(~dup)
-        self._remember(keys.take(pa.array(kept)) if len(kept) < len(dup) else keys, hashes[kept])
+        keep = ~dup
+        in_order = order[keep[order]]  # the kept rows, by hash
+        self._remember(keys.filter(pa.array(keep)) if dup.any() else keys, hashes[in_order],
+                       (np.cumsum(keep) - 1)[in_order])
         if not dup.any():
             return accepted, []
         mask = pa.array(dup)
@@ -304,12 +308,11 @@ class _KeysSeen:
                 "/".join(str(d[k]) for k in self._key)) for d in dupes]
         return accepted.filter(pc.invert(mask)), out
 
-    def _remember(self, keys: pa.Table, hashes: np.ndarray) -> None:
-        """Merge the chunk's sorted hashes into the sorted earlier ones (a stable sort of two runs is a merge)."""
-        order = np.argsort(hashes, kind="stable")
-        merged = np.concatenate([self._hashes, hashes[order]])
-        where = np.concatenate([self._where, self._count + order])
-        perm = np.argsort(merged, kind="stable")
-        self._hashes, self._where = merged[perm], where[perm]
+    def _remember(self, keys: pa.Table, hashes: np.ndarray, positions: np.ndarray) -> None:
+        """Insert the chunk's sorted hashes (of keys[positions]) among the sorted earlier ones: one linear copy
+        (an argsort of the merged hashes cost 0.6 s a chunk at 5M keys)."""
+        at = np.searchsorted(self._hashes, hashes)
+        self._hashes = np.insert(self._hashes, at, hashes)
+        self._where = np.insert(self._where, at, self._count + positions)
         self._keys.append(keys)
         self._count += keys.num_rows

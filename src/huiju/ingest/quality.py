@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -344,9 +345,10 @@ def _completed(result: pa.Table, checked: pa.Table, schema: TableSchema, plain: 
     0.46 s without them); their standard text is the trimmed column with the missing values nulled, which
     Arrow computes without a copy where nothing is missing. The SQL still checks their rules.
     """
+    result = _in_order_of(result, checked)
     if result[ROW_COLUMN].equals(checked[ROW_COLUMN]):
         source = checked
-    else:  # the statement reordered its rows (ORDER BY for a reference rule): follow its order
+    else:  # rows numbered out of order by the connector: follow the statement's order
         source = checked.take(pc.index_in(result[ROW_COLUMN], value_set=checked[ROW_COLUMN].combine_chunks()))
     missing = pa.array(schema.missing_values, pa.string())
     fails = [c for c in result.column_names if c.startswith(FAIL_PREFIX)]
@@ -361,6 +363,24 @@ def _completed(result: pa.Table, checked: pa.Table, schema: TableSchema, plain: 
     columns.update({c: source[c] for c in extra})
     columns.update({c: result[c] for c in fails})
     return pa.table(columns)
+
+
+def _in_order_of(result: pa.Table, batch: pa.Table) -> pa.Table:
+    """The statement's rows back in the batch's order, by zero-copy slices, where the batch's _row increases.
+
+    DuckDB scans a registered Arrow table on all its threads and hands back their output interleaved, a run
+    of consecutive rows at a time (43 runs for a 528,449-row chunk of the bench file), so the runs are put
+    back in order rather than the rows sorted (an ORDER BY cost 0.2 s a chunk, a take of every column 0.3 s).
+    """
+    before = batch[ROW_COLUMN].to_numpy()
+    if len(before) != result.num_rows or not (np.diff(before) > 0).all():
+        return result
+    position = np.searchsorted(before, result[ROW_COLUMN].to_numpy())
+    starts = np.flatnonzero(np.diff(position, prepend=-2) != 1)
+    ends = np.append(starts[1:], len(position))
+    if len(starts) <= 1:
+        return result
+    return pa.concat_tables([result.slice(starts[i], ends[i] - starts[i]) for i in np.argsort(position[starts])])
 
 
 def _vectorised(rule: Rule, schema: TableSchema) -> bool:
