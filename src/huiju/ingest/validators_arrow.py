@@ -80,7 +80,7 @@ def _fixed(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     rows = np.flatnonzero(pc.fill_null(pc.equal(lengths, width), False).to_numpy(zero_copy_only=False))
     if not len(rows):
         return rows, np.zeros((width, 0), np.uint8)
-    fixed = arr.take(pa.array(rows)).cast(pa.binary(width))
+    fixed = (arr if len(rows) == len(arr) else arr.take(pa.array(rows))).cast(pa.binary(width))
     data = np.frombuffer(fixed.buffers()[1], np.uint8)[fixed.offset * width:(fixed.offset + len(rows)) * width]
     return rows, np.ascontiguousarray(data.reshape(len(rows), width).T)
 
