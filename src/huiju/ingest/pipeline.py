@@ -1,18 +1,23 @@
 """The ingest pipeline: connector batches → standardise and validate in DuckDB → lake or quarantine.
 
 Mechanism only (no permission checks, no commits): ``ingest.service`` drives it inside a unit of work.
-Validation runs as one SQL statement per chunk (``quality.split_batch``); primary keys are checked
-across chunks against a DuckDB table of the keys already accepted, so a duplicate in a later chunk
-is quarantined too. Memory stays flat: one chunk at a time.
+Validation runs as one SQL statement per chunk (``quality.split_batch``, with the check-digit rules as
+numpy twins beside it); primary keys are checked across chunks against the hashes of the keys already
+accepted (``_KeysSeen``), so a duplicate in a later chunk is quarantined too.
 
 Chunks, not connector batches: the connectors yield small record batches (the CSV reader's ~2 MiB blocks,
 a few thousand rows), and each SQL statement costs 20-40 ms to plan and runs on few threads when small, so
 the batches are gathered into chunks of about CHUNK_ROWS rows (zero-copy, ``pa.Table.from_batches``).
 Measured with bench/ingest on the 1M-row legal-entity file (11 columns, all validators, 2 CPUs):
 split_batch over the CSV connector's 112 batches of ~8,900 rows took 10.4 s, over 65,536-row chunks
-3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s); the primary-key statements drop likewise. A
-chunk of that table is about 120 MB of Arrow strings; the whole ingest peaked at about 1.1 GiB RSS for
-1M and 5M rows alike (bench/RESULTS.md).
+3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s).
+
+Three stages overlap, each in its own thread: the connector reads and parses the next chunk
+(``_Prefetch``), the caller's thread checks the current one and files its rejects, and ``_Writer``
+encodes the previous chunk's accepted rows to Parquet; pyarrow and DuckDB release the GIL. Memory stays
+bounded whatever the file size: at most about four chunks are alive (one queued by the reader, the one
+being checked, one queued for and one in the writer), about 120 MB of Arrow strings each for the bench
+table; the 5M-row bench ingest peaks at the RSS recorded in bench/RESULTS.md (the bar is 1.5 GiB).
 """
 
 from __future__ import annotations
