@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -295,3 +296,51 @@ def test_random_batches_keep_the_invariant(rows):
     rejected, accepted = result.rejected_raw["_row"].to_pylist(), result.accepted["_row"].to_pylist()
     assert set(rejected) == {r.row for r in result.rejects} and len(rejected) == result.rows_rejected
     assert sorted(rejected + accepted) == list(range(1, len(rows) + 1))  # each row exactly once
+
+
+def test_plain_text_built_in_arrow_equals_the_sql_standard_text():
+    """split_batch builds plain-text fields' output in Arrow; it must be exactly what compile_check's SQL gives."""
+    fields = [{"name": "名称", "constraints": {"required": True, "maxLength": 4}},
+              {"name": "状态", "constraints": {"enum": ["存续", "注销"]}},
+              {"name": "代码", "format": "gb32100"}, {"name": "金额", "type": "number"},
+              {"name": "备注", "format": "email"}, {"name": "牌照", "huiju:halfwidth": True}]
+    schema = schema_of(*fields, missingValues=["", "无", "-"])
+    batch = strings(名称=[" 甲公司 ", "无", "\u3000乙\u3000", None, "-", "丙丁戊己庚"],
+                    状态=["存续", " 注销", "无", "在营", None, "存续"],
+                    代码=[uscc("91990100MA0000001").lower(), "无", None, "x", "", " - "],
+                    金额=["1,000", "无", "", "x", "5", "6"], 备注=["a@b.cn ", "无", None, "", " ", "-"],
+                    牌照=["粤Ａ１２３", "无", "", None, "b", "c"], 附注=[" 原样 ", "无", None, "", "x", "y"])
+    batch = batch.take([5, 0, 3, 1, 4, 2])  # rows out of file order: the output must follow the SQL's rows
+    conn = duckdb.connect()
+    conn.register("batch", batch)
+    sql = compile_check(schema, [], relation="batch", today=TODAY, extra_columns=["附注"])
+    fails = [f'"__fail__type:{name}"' for name in ("金额",)]
+    expected = conn.sql(f"SELECT * EXCLUDE ({', '.join(fails)}) FROM ({sql}) WHERE NOT ({' OR '.join(fails)}) "
+                        "ORDER BY _row").to_arrow_table()
+    result = split(batch, schema, [])
+    assert result.accepted.sort_by("_row") == expected and expected["_row"].to_pylist() == [1, 2, 3, 5, 6]
+    rules = rules_from_schema(schema) + [Rule(kind="reference", field="状态", lookup="s")]
+    conn.execute("CREATE TABLE s AS SELECT unnest(['存续', '注销']) AS 状态")
+    checked = split(batch, schema, rules, conn, lookups={"s": "s"})
+    assert failures(checked) == {(2, "required:名称"), (4, "required:名称"), (5, "required:名称"),
+                                 (6, "length:名称"), (4, "enum:状态"), (4, "reference:状态"), (4, "uscc:代码"),
+                                 (4, "type:金额")}
+    assert checked.accepted.sort_by("_row") == expected.filter(pc.is_in(expected["_row"], pa.array([1, 3])))
+    assert checked.accepted.column_names == ["_row", *(f["name"] for f in fields), "附注"]
+
+
+def test_statement_rows_are_put_back_in_file_order():
+    """DuckDB hands back a big batch's rows as interleaved runs; split_batch restores the file order."""
+    from huiju.ingest.quality import _in_order_of
+
+    batch = pa.table({"_row": pa.array([1, 2, 3, 5, 6, 9, 10, 11], pa.int64())})  # gaps: rows the reader rejected
+    runs = pa.table({"_row": pa.array([6, 9, 10, 1, 2, 11, 3, 5], pa.int64()), "x": list("abcdefgh")})
+    assert _in_order_of(runs, batch).to_pydict() == {"_row": [1, 2, 3, 5, 6, 9, 10, 11], "x": list("degh" "abcf")}
+    shuffled = pa.table({"_row": pa.array([2, 1], pa.int64())})
+    assert _in_order_of(shuffled, shuffled).equals(shuffled)  # not numbered in order: left as it is
+    n = 300_000  # big enough for DuckDB to scan on several threads
+    big = pa.table({"_row": pa.array(range(1, n + 1), pa.int64()), "v": pa.array([str(i % 7) for i in range(n)])})
+    schema = schema_of({"name": "v", "constraints": {"required": True}}, {"name": "n", "type": "integer"})
+    big = big.append_column("n", big["v"])
+    result = split(big, schema, rules_from_schema(schema))
+    assert result.accepted["_row"].equals(big["_row"]) and result.accepted["v"].equals(big["v"])

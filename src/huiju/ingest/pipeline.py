@@ -1,22 +1,31 @@
 """The ingest pipeline: connector batches → standardise and validate in DuckDB → lake or quarantine.
 
 Mechanism only (no permission checks, no commits): ``ingest.service`` drives it inside a unit of work.
-Validation runs as one SQL statement per chunk (``quality.split_batch``); primary keys are checked
-across chunks against a DuckDB table of the keys already accepted, so a duplicate in a later chunk
-is quarantined too. Memory stays flat: one chunk at a time.
+Validation runs as one SQL statement per chunk (``quality.split_batch``, with the check-digit rules as
+numpy twins beside it); primary keys are checked across chunks against the hashes of the keys already
+accepted (``_KeysSeen``), so a duplicate in a later chunk is quarantined too.
 
 Chunks, not connector batches: the connectors yield small record batches (the CSV reader's ~2 MiB blocks,
 a few thousand rows), and each SQL statement costs 20-40 ms to plan and runs on few threads when small, so
 the batches are gathered into chunks of about CHUNK_ROWS rows (zero-copy, ``pa.Table.from_batches``).
 Measured with bench/ingest on the 1M-row legal-entity file (11 columns, all validators, 2 CPUs):
 split_batch over the CSV connector's 112 batches of ~8,900 rows took 10.4 s, over 65,536-row chunks
-3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s); the primary-key statements drop likewise. A
-chunk of that table is about 120 MB of Arrow strings; the whole ingest peaked at about 1.1 GiB RSS for
-1M and 5M rows alike (bench/RESULTS.md).
+3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s).
+
+Three stages overlap, each in its own thread: the connector reads and parses the next chunk
+(``_Prefetch``), the caller's thread checks the current one and files its rejects, and ``_Writer``
+encodes the previous chunk's accepted rows to Parquet; pyarrow and DuckDB release the GIL. Memory stays
+bounded whatever the file size: at most about four chunks are alive (one queued by the reader, the one
+being checked, one queued for and one in the writer), about 120 MB of Arrow strings each for the bench
+table; the 5M-row bench ingest peaks at the RSS recorded in bench/RESULTS.md (the bar is 1.5 GiB).
 """
 
 from __future__ import annotations
 
+import functools
+import queue
+import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +33,7 @@ from datetime import date
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,6 +41,7 @@ from huiju.i18n import N_, translations
 from huiju.ingest.connectors.base import ROW_COLUMN, Connector, schema_for
 from huiju.ingest.quality import Rule, split_batch
 from huiju.ingest.schema import TableSchema
+from huiju.ingest.validators_sql import quote_ident
 from huiju.storage.lake import StagedVersion
 
 CHUNK_ROWS = 524_288  # rows per split_batch call; see the module docstring
@@ -69,49 +80,51 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
                  today: date, quarantine: Callable[[list[Quarantined]], None],
                  progress: Callable[[int], None] | None = None,
                  previous: Iterable[pa.RecordBatch] = (), chunk_rows: int = CHUNK_ROWS) -> PipelineStats:
-    """Stream every chunk through validation; accepted rows go to ``staged``, the others to ``quarantine``."""
+    """Stream every chunk through validation; accepted rows go to ``staged``, the others to ``quarantine``.
+
+    Three stages overlap (see the module docstring): the connector reads the next chunk in a thread, this
+    thread checks the current one and files its rejects, and a writer thread encodes the previous chunk's
+    accepted rows to Parquet. ``quarantine`` and ``progress`` are only ever called from the caller's thread.
+    """
     stats = PipelineStats()
     conn = duckdb.connect(":memory:")
     key = list(schema.primary_key or [])
-    seen_ready = False
-    wrote = False
-    for batch in previous:  # append mode: the current version's rows come first
-        staged.write(batch)
-        wrote = True
-    for table in _chunks(connector.read(), chunk_rows):
-        result = split_batch(conn, table, schema, rules, today=today)
-        accepted = result.accepted
-        held: dict[int, Quarantined] = {}
-        for reject in result.rejects:
-            item = held.setdefault(reject.row, Quarantined(reject.row, {}, []))
-            item.reasons.append({"field": reject.field, "rule": reject.rule, "message": reject.message_zh})
-            stats.rule_counts[reject.rule] += 1
-        if held:
-            for raw in result.rejected_raw.to_pylist():
-                held[raw.pop(ROW_COLUMN)].raw = raw
-        if key and accepted.num_rows:
-            accepted, dupes = _split_duplicates(conn, accepted, key, seen_ready)
-            seen_ready = True
-            for row, raw, key_text in dupes:
-                held[row] = Quarantined(row, raw, [{"field": "+".join(key), "rule": "primary_key",
-                                                    "message": _zh(DUPLICATE_KEY, {"key": key_text})}])
-                stats.rule_counts["primary_key"] += 1
-        if accepted.num_rows or not wrote:
-            staged.write(accepted.drop_columns([ROW_COLUMN]))
-            wrote = True
-        if held:
-            quarantine(sorted(held.values(), key=lambda q: q.row))
-        stats.rows_read += table.num_rows
-        stats.rows_accepted += accepted.num_rows
-        stats.rows_rejected += len(held)
-        if result.extra_columns and not stats.rows_read:
-            stats.notices.append(_zh(EXTRA_COLUMNS, {"columns": "、".join(result.extra_columns)}))
-        if progress:
-            progress(table.num_rows)
-        del table, result, accepted, held  # free this chunk before the next one is gathered
-    if not wrote:  # a header-only delivery is a valid, empty version with the declared columns
-        empty = pa.Table.from_batches([], schema=schema_for(connector.columns))
-        staged.write(split_batch(conn, empty, schema, rules, today=today).accepted.drop_columns([ROW_COLUMN]))
+    seen = _KeysSeen(conn, key) if key else None
+    with _Writer(staged) as writer, _Prefetch(_chunks(connector.read(), chunk_rows)) as chunks:
+        for batch in previous:  # append mode: the current version's rows come first
+            writer.write(batch)
+        for table in chunks:
+            result = split_batch(conn, table, schema, rules, today=today)
+            accepted = result.accepted
+            held: dict[int, Quarantined] = {}
+            for reject in result.rejects:
+                item = held.setdefault(reject.row, Quarantined(reject.row, {}, []))
+                item.reasons.append({"field": reject.field, "rule": reject.rule, "message": reject.message_zh})
+                stats.rule_counts[reject.rule] += 1
+            if held:
+                for raw in result.rejected_raw.to_pylist():
+                    held[raw.pop(ROW_COLUMN)].raw = raw
+            if seen is not None and accepted.num_rows:
+                accepted, dupes = seen.split(accepted)
+                for row, raw, key_text in dupes:
+                    held[row] = Quarantined(row, raw, [{"field": "+".join(key), "rule": "primary_key",
+                                                        "message": _zh(DUPLICATE_KEY, {"key": key_text})}])
+                    stats.rule_counts["primary_key"] += 1
+            if accepted.num_rows or not writer.wrote:
+                writer.write(accepted.drop_columns([ROW_COLUMN]))
+            if held:
+                quarantine(sorted(held.values(), key=lambda q: q.row))
+            if result.extra_columns and not stats.rows_read:
+                stats.notices.append(_zh(EXTRA_COLUMNS, {"columns": "、".join(result.extra_columns)}))
+            stats.rows_read += table.num_rows
+            stats.rows_accepted += accepted.num_rows
+            stats.rows_rejected += len(held)
+            if progress:
+                progress(table.num_rows)
+            del table, result, accepted, held  # free this chunk before the next one is gathered
+        if not writer.wrote:  # a header-only delivery is a valid, empty version with the declared columns
+            empty = pa.Table.from_batches([], schema=schema_for(connector.columns))
+            writer.write(split_batch(conn, empty, schema, rules, today=today).accepted.drop_columns([ROW_COLUMN]))
     unparsed = [Quarantined(r.row, {"_line": r.raw}, [{"field": "", "rule": UNPARSED, "message": _zh(r.reason, dict(r.params))}])
                 for r in connector.rejects]
     if unparsed:
@@ -146,25 +159,165 @@ def _chunks(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.T
         yield pa.Table.from_batches(pending)
 
 
-def _split_duplicates(conn: duckdb.DuckDBPyConnection, accepted: pa.Table, key: list[str],
-                      seen_ready: bool) -> tuple[pa.Table, list[tuple[int, dict[str, Any], str]]]:
-    """Drop rows whose key was accepted from an earlier batch; remember this batch's keys."""
-    cols = ", ".join('"' + k.replace('"', '""') + '"' for k in key)
-    conn.register("acc", accepted)
-    try:
-        if seen_ready:
-            dup_rows = conn.sql(f"SELECT {ROW_COLUMN} FROM acc WHERE ({cols}) IN (SELECT ({cols}) FROM seen)")
-            dup = set(dup_rows.to_arrow_table().column(0).to_pylist())
-            conn.execute(f"INSERT INTO seen SELECT {cols} FROM acc")
-        else:
-            dup = set()
-            conn.execute(f"CREATE TEMP TABLE seen AS SELECT {cols} FROM acc")
-    finally:
-        conn.unregister("acc")
-    if not dup:
-        return accepted, []
-    mask = pc.is_in(accepted.column(ROW_COLUMN), value_set=pa.array(sorted(dup), pa.int64()))
-    dupes = accepted.filter(mask).to_pylist()
-    out = [(d.pop(ROW_COLUMN), {k: None if v is None else str(v) for k, v in d.items()},
-            "/".join(str(d[k]) for k in key)) for d in dupes]
-    return accepted.filter(pc.invert(mask)), out
+_DONE = object()
+
+
+class _Prefetch:
+    """Iterate ``items`` in a thread, one item ahead of the consumer, so reading overlaps checking.
+
+    pyarrow's CSV parser releases the GIL while it parses. An exception in the thread is raised in the
+    consumer where it happened; a consumer that stops early (an error in a later stage) stops the thread,
+    which closes the iterator there (so the connector closes its file).
+    """
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._items = items
+        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="huiju-ingest-read", daemon=True)
+
+    def _run(self) -> None:
+        iterator = iter(self._items)
+        try:
+            for item in iterator:
+                if not self._put((item, None)):
+                    return
+            self._put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put((_DONE, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close:
+                close()
+
+    def _put(self, item: tuple[Any, BaseException | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __enter__(self) -> Iterator[Any]:
+        self._thread.start()
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[Any]:
+        while True:
+            item, exc = self._queue.get()
+            if exc is not None:
+                raise exc
+            if item is _DONE:
+                return
+            yield item
+            del item
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _Writer:
+    """Write the version's Parquet in a thread, one table behind, so encoding overlaps checking the next chunk.
+
+    pyarrow encodes and compresses without the GIL. Its error (a full disk) is raised at the next write or
+    at the end; leaving the block waits for every table to be written, so the caller closes a complete version.
+    """
+
+    def __init__(self, staged: StagedVersion) -> None:
+        self._staged = staged
+        self._queue: queue.Queue[pa.Table | pa.RecordBatch | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="huiju-ingest-write", daemon=True)
+        self.wrote = False
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._staged.write(data)
+                except BaseException as exc:  # raised in the caller's thread
+                    self._error = exc
+            del data
+
+    def write(self, data: pa.Table | pa.RecordBatch) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+        self.wrote = True
+
+    def __enter__(self) -> _Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: object, *_rest: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and exc_type is None:
+            raise self._error
+
+
+class _KeysSeen:
+    """The primary keys accepted from earlier chunks, so that a key repeated in a later chunk is quarantined.
+
+    Kept as DuckDB's 64-bit hashes of the typed key, sorted, beside the keys themselves: a chunk's hashes are
+    looked up with one binary search, and only rows whose hash was seen before are compared with the earlier
+    keys, exactly. Before, every chunk's keys were matched against a DuckDB table of all earlier keys, a hash
+    join whose build side grew with the file. A key with a NULL part never repeats (as in the unique rule).
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, key: list[str]) -> None:
+        self._conn, self._key = conn, key
+        self._hashes = np.empty(0, np.uint64)  # sorted
+        self._where = np.empty(0, np.int64)  # position of each hash's key in the concatenated self._keys
+        self._keys: list[pa.Table] = []
+        self._count = 0
+
+    def _hash(self, keys: pa.Table) -> np.ndarray:
+        view = f"__huiju_keys_{uuid.uuid4().hex}"
+        self._conn.register(view, keys)
+        try:
+            cols = ", ".join(quote_ident(k) for k in self._key)
+            return self._conn.sql(f"SELECT hash({cols}) AS h FROM {view}").fetchnumpy()["h"]
+        finally:
+            self._conn.unregister(view)
+
+    def split(self, accepted: pa.Table) -> tuple[pa.Table, list[tuple[int, dict[str, Any], str]]]:
+        """Drop rows whose key was accepted from an earlier chunk; remember this chunk's keys."""
+        keys = pa.table({k: accepted[k].combine_chunks() for k in self._key})  # own buffers, not the chunk's
+        hashes = self._hash(keys)
+        order = np.argsort(hashes, kind="stable")  # searching sorted hashes walks the earlier ones in order
+        lo = np.searchsorted(self._hashes, hashes[order], "left")
+        hit = np.flatnonzero(self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes[order]) \
+            if len(self._hashes) else np.empty(0, np.int64)
+        dup = np.zeros(len(hashes), bool)
+        if len(hit):  # compare each such row with every earlier key of the same hash
+            rows, starts = order[hit], lo[hit]
+            counts = np.searchsorted(self._hashes, hashes[rows], "right") - starts
+            pair_rows = np.repeat(rows, counts)
+            firsts = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            earlier = pa.concat_tables(self._keys).take(pa.array(self._where[firsts]))
+            now = keys.take(pa.array(pair_rows))
+            same = functools.reduce(pc.and_, (pc.fill_null(pc.equal(now[k], earlier[k]), False) for k in self._key))
+            dup[pair_rows[np.asarray(same.to_numpy(zero_copy_only=False), bool)]] = True
+        keep = ~dup
+        in_order = order[keep[order]]  # the kept rows, by hash
+        self._remember(keys.filter(pa.array(keep)) if dup.any() else keys, hashes[in_order],
+                       (np.cumsum(keep) - 1)[in_order])
+        if not dup.any():
+            return accepted, []
+        mask = pa.array(dup)
+        dupes = accepted.filter(mask).to_pylist()
+        out = [(d.pop(ROW_COLUMN), {k: None if v is None else str(v) for k, v in d.items()},
+                "/".join(str(d[k]) for k in self._key)) for d in dupes]
+        return accepted.filter(pc.invert(mask)), out
+
+    def _remember(self, keys: pa.Table, hashes: np.ndarray, positions: np.ndarray) -> None:
+        """Insert the chunk's sorted hashes (of keys[positions]) among the sorted earlier ones: one linear copy
+        (an argsort of the merged hashes cost 0.6 s a chunk at 5M keys)."""
+        at = np.searchsorted(self._hashes, hashes)
+        self._hashes = np.insert(self._hashes, at, hashes)
+        self._where = np.insert(self._where, at, self._count + positions)
+        self._keys.append(keys)
+        self._count += keys.num_rows
