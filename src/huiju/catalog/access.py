@@ -549,7 +549,9 @@ def read_internal(uow: UnitOfWork, actor: Actor, version: LakeVersion, *, batch_
                   without: pa.Table | None = None) -> Iterator[pa.RecordBatch]:
     """A version's rows in plaintext, batch by batch, for the platform's own jobs (not for users).
 
-    ``without`` drops the rows whose key (that table's columns) appears in it: the old rows a merge replaces.
+    Checks and key look-ups happen now, in the caller's transaction; the returned iterator reads files only,
+    so it may be consumed later or in another thread. ``without`` drops the rows whose key (that table's
+    columns) appears in it: the old rows a merge replaces.
     """
     ds = _dataset(uow, version.dataset_key)
     _require_internal(actor, ds)
@@ -562,12 +564,10 @@ def read_internal(uow: UnitOfWork, actor: Actor, version: LakeVersion, *, batch_
         batches = uow.storage.lake_engine.stream(_plaintext_view(source, decrypt).format(table=_RAW),
                                                  {_RAW: source.files}, functions=[decrypt], batch_size=batch_size)
     if without is None or not without.num_rows:
-        yield from batches
-        return
+        return batches
     replaced = _key_strings(without, without.column_names)
-    for batch in batches:
-        keep = pc.invert(pc.is_in(_key_strings(batch, without.column_names), value_set=replaced))
-        yield batch.filter(keep)
+    return (b.filter(pc.invert(pc.is_in(_key_strings(b, without.column_names), value_set=replaced)))
+            for b in batches)
 
 
 def _key_strings(data: pa.Table | pa.RecordBatch, columns: Sequence[str]) -> pa.Array:

@@ -251,8 +251,10 @@ def _load(uow: UnitOfWork, actor: Actor, ds: Any, job: IngestJob, opener: Callab
         base = catalog_service.current_version(uow, actor, ds.key) if write_mode != "replace" else None
         staged = uow.stage_version(ds.key)
         sink: Any = _KeyRecorder(staged, keys) if keys else staged
-        uow.session.commit()  # a proposed labelling is kept; no transaction stays open while rows stream
+        # the rows kept in append mode are located (and their key looked up) before the commit below, so that
+        # no read transaction stays open while rows stream
         previous = _current_batches(uow, actor, ds.key, version=base) if write_mode == "append" and base else ()
+        uow.session.commit()  # a proposed labelling is kept; no transaction stays open while rows stream
         stats = run_pipeline(connector, schema, rules, sink, today=today or date.today(), quarantine=spool.add,
                              previous=previous)
         if keys and base is not None:
@@ -386,7 +388,9 @@ def _merge_previous(uow: UnitOfWork, actor: Actor, key: str, base: Any, recorder
     """Write the current version's rows whose key was not delivered again; returns (rows replaced, rows kept)."""
     kept = 0
     target = staged.schema
-    for batch in _current_batches(uow, actor, key, version=base, without=recorder.table()):
+    batches = _current_batches(uow, actor, key, version=base, without=recorder.table())
+    uow.session.commit()  # end the look-up's read transaction: the job's final one must start with a fresh snapshot
+    for batch in batches:
         if target is not None and not batch.schema.equals(target):
             if batch.schema.names != target.names:
                 raise Invalid("The current version's columns differ from the new data's; merge needs the same "
