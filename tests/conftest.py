@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from huiju.auth.roles import Actor
@@ -20,6 +21,10 @@ from huiju.config import Settings
 from huiju.storage.migrate import upgrade
 from huiju.storage.uow import Storage, UnitOfWork
 from tests.support import PASSWORD
+
+# Property tests check values, never speed: no per-example deadline (a loaded CI machine must not fail them).
+hypothesis_settings.register_profile("huiju", deadline=None)
+hypothesis_settings.load_profile("huiju")
 
 PG_BIN_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin"]
 

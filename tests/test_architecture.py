@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {k: None for k in ("_", "gettext", "N_", "Invalid", "NotFound", "Conflict", "Forbidden",
-                               "Unauthenticated", "HuijuError")}
+                               "Unauthenticated", "HuijuError", "TooLarge")}
 
 
 def test_import_contracts_hold():
