@@ -353,9 +353,7 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
         _version, wkey = keys.data_key(uow, watermark.WATERMARK_PURPOSE)
         code = watermark.recipient_code(wkey, scope.watermark)
         target = scope.watermark_field or next(
-            (n for n in reversed(chosen) if n not in order and (source.encrypted(n) or n in masks
-                                                                or source.types[n] in ("string", "large_string"))),
-            None)
+            (n for n in reversed(chosen) if n not in order and source.types[n] in ("string", "large_string")), None)
         if target is not None:
             if target not in chosen:
                 raise Invalid("The watermark field %(field)s is not among the fields read", field=target)
