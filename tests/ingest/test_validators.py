@@ -8,7 +8,7 @@ from functools import partial
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from huiju.ingest.validators import (
@@ -356,11 +356,13 @@ def _usccs(draw: st.DrawFn) -> str:
     return body + (gb32100_check_char(body) if draw(st.booleans()) else draw(st.sampled_from(USCC_CHARS)))
 
 
+@settings(deadline=None)  # no timing assertions: a loaded machine makes a DuckDB query take 250 ms
 @given(st.lists(_citizen_ids(), min_size=1, max_size=40))
 def test_sql_agrees_with_python_on_random_citizen_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
     assert _sql_results(con, SQL_TWINS["citizen_id"]("v"), ids) == {v: citizen_id(v).ok for v in ids}
 
 
+@settings(deadline=None)
 @given(st.lists(_usccs(), min_size=1, max_size=40))
 def test_sql_agrees_with_python_on_random_usccs(con: duckdb.DuckDBPyConnection, codes: list[str]) -> None:
     assert _sql_results(con, sql_uscc_valid("v"), codes) == {v: check_uscc(v).ok for v in codes}

@@ -15,9 +15,9 @@ split_batch over the CSV connector's 112 batches of ~8,900 rows took 10.4 s, ove
 Three stages overlap, each in its own thread: the connector reads and parses the next chunk
 (``_Prefetch``), the caller's thread checks the current one and files its rejects, and ``_Writer``
 encodes the previous chunk's accepted rows to Parquet; pyarrow and DuckDB release the GIL. Memory stays
-bounded whatever the file size: at most about four chunks are alive (one queued by the reader, the one
-being checked, one queued for and one in the writer), about 120 MB of Arrow strings each for the bench
-table; the 5M-row bench ingest peaks at the RSS recorded in bench/RESULTS.md (the bar is 1.5 GiB).
+bounded whatever the file size: at most three chunks are alive (the next one being read, the one being
+checked, the last one being written), about 120 MB of Arrow strings each for the bench table; the 5M-row
+bench ingest peaks at the RSS recorded in bench/RESULTS.md (the bar is 1.5 GiB).
 """
 
 from __future__ import annotations
@@ -165,6 +165,10 @@ _DONE = object()
 class _Prefetch:
     """Iterate ``items`` in a thread, one item ahead of the consumer, so reading overlaps checking.
 
+    One ahead, not more: the thread reads the next item only once the consumer has taken the last one, so
+    at most two chunks are alive here (the 5M-row bench peaked at 1.42 GiB RSS with a queue of one and the
+    writer's queue of one, four chunks in flight).
+
     pyarrow's CSV parser releases the GIL while it parses. An exception in the thread is raised in the
     consumer where it happened; a consumer that stops early (an error in a later stage) stops the thread,
     which closes the iterator there (so the connector closes its file).
@@ -174,6 +178,7 @@ class _Prefetch:
         self._items = items
         self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
+        self._taken = threading.Semaphore(0)
         self._thread = threading.Thread(target=self._run, name="huiju-ingest-read", daemon=True)
 
     def _run(self) -> None:
@@ -191,13 +196,12 @@ class _Prefetch:
                 close()
 
     def _put(self, item: tuple[Any, BaseException | None]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        """Hand the item over and wait until the consumer takes it; False if the consumer stopped first."""
+        self._queue.put(item)  # never blocks: the last item was taken
+        while not self._taken.acquire(timeout=0.1):
+            if self._stop.is_set():
+                return False
+        return True
 
     def __enter__(self) -> Iterator[Any]:
         self._thread.start()
@@ -206,6 +210,7 @@ class _Prefetch:
     def _iterate(self) -> Iterator[Any]:
         while True:
             item, exc = self._queue.get()
+            self._taken.release()
             if exc is not None:
                 raise exc
             if item is _DONE:
@@ -221,7 +226,8 @@ class _Prefetch:
 class _Writer:
     """Write the version's Parquet in a thread, one table behind, so encoding overlaps checking the next chunk.
 
-    pyarrow encodes and compresses without the GIL. Its error (a full disk) is raised at the next write or
+    One table at a time: a write waits for the one before to finish. pyarrow encodes and compresses without
+    the GIL. Its error (a full disk) is raised at the next write or
     at the end; leaving the block waits for every table to be written, so the caller closes a complete version.
     """
 
@@ -240,8 +246,10 @@ class _Writer:
                 except BaseException as exc:  # raised in the caller's thread
                     self._error = exc
             del data
+            self._queue.task_done()
 
     def write(self, data: pa.Table | pa.RecordBatch) -> None:
+        self._queue.join()  # the previous table is written
         if self._error is not None:
             raise self._error
         self._queue.put(data)
