@@ -1,7 +1,7 @@
 """共享交换: share requests and their thread, grants, grant tokens, exchange calls, subscriptions, 疑义 reports
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0005, 0006
 Create Date: 2026-12-05
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0004'
+down_revision = ('0005', '0006')  # merges the protection and catalog heads on this branch; the lead re-chains
 branch_labels = None
 depends_on = None
 
@@ -33,12 +33,12 @@ def upgrade() -> None:
     sa.Column('delivery_mode', sa.String(length=16), nullable=False),
     sa.Column('decision', sa.JSON(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('state_entered_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deadline_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reminded_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('overdue_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('state_entered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['consumer_department_id'], ['departments.id'], name=op.f('fk_share_requests_consumer_department_id_departments')),
     sa.ForeignKeyConstraint(['provider_department_id'], ['departments.id'], name=op.f('fk_share_requests_provider_department_id_departments')),
     sa.ForeignKeyConstraint(['requester_id'], ['users.id'], name=op.f('fk_share_requests_requester_id_users')),
@@ -67,13 +67,13 @@ def upgrade() -> None:
     sa.Column('plaintext', sa.JSON(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('state_reason', sa.Text(), nullable=True),
-    sa.Column('expires_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('max_calls', sa.Integer(), nullable=True),
     sa.Column('max_rows', sa.Integer(), nullable=True),
     sa.Column('calls_used', sa.Integer(), nullable=False),
     sa.Column('rows_used', sa.Integer(), nullable=False),
-    sa.Column('created_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['consumer_department_id'], ['departments.id'], name=op.f('fk_share_grants_consumer_department_id_departments')),
     sa.ForeignKeyConstraint(['provider_department_id'], ['departments.id'], name=op.f('fk_share_grants_provider_department_id_departments')),
     sa.ForeignKeyConstraint(['request_id'], ['share_requests.id'], name=op.f('fk_share_grants_request_id_share_requests')),
@@ -97,7 +97,7 @@ def upgrade() -> None:
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('actor_name', sa.String(length=100), nullable=False),
     sa.Column('text', sa.Text(), nullable=True),
-    sa.Column('created_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['request_id'], ['share_requests.id'], name=op.f('fk_share_request_log_request_id_share_requests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_share_request_log'))
     )
@@ -120,7 +120,7 @@ def upgrade() -> None:
     sa.Column('signature', sa.Text(), nullable=True),
     sa.Column('key_fingerprint', sa.String(length=64), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('created_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['consumer_department_id'], ['departments.id'], name=op.f('fk_share_calls_consumer_department_id_departments')),
     sa.ForeignKeyConstraint(['grant_id'], ['share_grants.id'], name=op.f('fk_share_calls_grant_id_share_grants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_share_calls'))
@@ -133,7 +133,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('grant_id', sa.Integer(), nullable=False),
     sa.Column('token_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['grant_id'], ['share_grants.id'], name=op.f('fk_share_grant_tokens_grant_id_share_grants'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['token_id'], ['api_tokens.id'], name=op.f('fk_share_grant_tokens_token_id_api_tokens'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_share_grant_tokens')),
@@ -157,8 +157,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('outcome_note', sa.Text(), nullable=True),
     sa.Column('resolved_by', sa.Integer(), nullable=True),
-    sa.Column('resolved_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['consumer_department_id'], ['departments.id'], name=op.f('fk_share_objections_consumer_department_id_departments')),
     sa.ForeignKeyConstraint(['grant_id'], ['share_grants.id'], name=op.f('fk_share_objections_grant_id_share_grants')),
     sa.ForeignKeyConstraint(['provider_department_id'], ['departments.id'], name=op.f('fk_share_objections_provider_department_id_departments')),
@@ -176,7 +176,7 @@ def upgrade() -> None:
     sa.Column('webhook_url', sa.String(length=1000), nullable=True),
     sa.Column('delivered_version', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('created_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['grant_id'], ['share_grants.id'], name=op.f('fk_share_subscriptions_grant_id_share_grants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_share_subscriptions'))
     )
@@ -189,10 +189,10 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('delivered_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', huiju.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['subscription_id'], ['share_subscriptions.id'], name=op.f('fk_share_deliveries_subscription_id_share_subscriptions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_share_deliveries'))
     )
