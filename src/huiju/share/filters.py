@@ -1,46 +1,37 @@
 """Structured row filters of requests and grants: a list of ``{field, op, value}`` conditions, all of which hold.
 
-Never SQL: each condition is checked against the entry's fields and a closed set of operators here, and
-compiled with bound parameters by the egress (``read_rows``), so a filter cannot widen what a grant allows.
+Never SQL: the operators are the egress's (``catalog.access.OPS``), each condition is checked against the
+entry's fields here and becomes an ``access.Condition`` that ``read_rows`` binds as parameters, so a filter
+can only remove rows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from huiju.catalog.access import Condition
 from huiju.errors import Invalid
-
-OPS = ("eq", "ne", "in", "lt", "le", "gt", "ge", "prefix", "is_null", "not_null")
-MAX_IN = 1000
-_SCALAR = (str, int, float, bool)
 
 
 def clean(conditions: list[dict[str, Any]] | None, fields: set[str] | list[str]) -> list[dict[str, Any]]:
-    """Validate a filter against the fields it may name; returns the normalised list."""
+    """Validate a filter against the fields it may name; returns the normalised JSON-ready list."""
     known = set(fields)
     out: list[dict[str, Any]] = []
     for raw in conditions or []:
         if not isinstance(raw, dict):
             raise Invalid("Each row-filter condition is an object with field, op and value")
-        field, op, value = raw.get("field"), raw.get("op", "eq"), raw.get("value")
+        field, op, value = raw.get("field"), str(raw.get("op", "=")).strip().lower(), raw.get("value")
         if field not in known:
             raise Invalid("Row filter names unknown field %(field)s", field=field)
-        if op not in OPS:
-            raise Invalid("Unknown row-filter operator %(op)s", op=op)
-        if op in ("is_null", "not_null"):
-            out.append({"field": field, "op": op})
-            continue
-        if op == "in":
-            if not isinstance(value, list) or not value or len(value) > MAX_IN:
-                raise Invalid("Operator in takes a list of 1 to %(n)s values", n=MAX_IN)
-            if not all(isinstance(v, _SCALAR) for v in value):
-                raise Invalid("Row-filter values must be text or numbers")
-        elif not isinstance(value, _SCALAR):
-            raise Invalid("Row-filter values must be text or numbers")
-        if op == "prefix" and not isinstance(value, str):
-            raise Invalid("Operator prefix takes text")
-        out.append({"field": field, "op": op, "value": value})
+        cond = Condition(field, op, value)  # checks the operator and the values
+        out.append({"field": field, "op": op} if op in ("is null", "is not null")
+                   else {"field": field, "op": op, "value": list(cond.value) if isinstance(cond.value, tuple)
+                         else cond.value})
     return out
+
+
+def conditions(row_filter: list[dict[str, Any]]) -> tuple[Condition, ...]:
+    return tuple(Condition(c["field"], c["op"], c.get("value")) for c in row_filter)
 
 
 def narrowed(base: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -52,13 +43,7 @@ def narrowed(base: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[di
     return combined
 
 
-def describe(conditions: list[dict[str, Any]]) -> str:
-    """A short human-readable form for pages and the CLI (``区划 = 990100 且 年龄 ≥ 18``)."""
-    symbols = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "prefix": "^"}
-    parts = []
-    for c in conditions:
-        if c["op"] in ("is_null", "not_null"):
-            parts.append(f"{c['field']} {'IS NULL' if c['op'] == 'is_null' else 'IS NOT NULL'}")
-        else:
-            parts.append(f"{c['field']} {symbols[c['op']]} {c['value']}")
+def describe(row_filter: list[dict[str, Any]]) -> str:
+    """A short human-readable form for pages and the CLI (``区划 = 990101 ∧ 年龄 >= 60``)."""
+    parts = [f"{c['field']} {c['op']}" + (f" {c['value']}" if "value" in c else "") for c in row_filter]
     return " ∧ ".join(parts) if parts else "*"
