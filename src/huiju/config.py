@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     share_extra_holidays: list[str] = Field(default_factory=list, description="Extra non-working dates (YYYY-MM-DD).")
     share_extra_workdays: list[str] = Field(default_factory=list, description="Extra working dates (调休, YYYY-MM-DD).")
     share_grant_days: int = Field(default=365, ge=1, description="Longest lifetime of a share grant, in days.")
+    share_page_max: int = Field(default=10000, ge=1, description="Most rows one share API page may return.")
     share_webhook_retries: int = Field(default=5, ge=0, description="Attempts after the first for a subscription push.")
     master_key: str = Field(
         default="", repr=False,

@@ -86,6 +86,7 @@ class Grant(_BothSides, Base):
     row_filter: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     masks: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # field -> masking rule
     plaintext: Mapped[list[str]] = mapped_column(JSON, default=list)  # encrypted fields delivered decrypted
+    order_field: Mapped[str | None] = mapped_column(String(200), nullable=True)  # keyset pagination: the entry's key
     state: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended | revoked
     state_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

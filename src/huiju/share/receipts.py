@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from huiju.errors import Invalid
-from huiju.security.crypto import get_provider, sm3_hex
+from huiju.security.crypto import get_provider, sm3_hex  # noqa: F401  (sm3_hex is part of the receipt API)
 
 VERSION = "huiju-receipt-v1"
 HEADER = "X-Huiju-Receipt"

@@ -9,16 +9,20 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from huiju.auth import service as auth_service
-from huiju.auth.authz import allowed, require, visible
+from huiju.auth.authz import allowed, public, require, visible
 from huiju.auth.models import Department
 from huiju.auth.roles import Actor, Role
 from huiju.catalog import service as catalog_service
-from huiju.errors import Conflict, Forbidden, Invalid, NotFound
+from huiju.catalog.access import FieldMask, ReadScope, read_rows, stream_rows
+from huiju.catalog.permissions import DATA_READ_GRANTED
+from huiju.errors import Conflict, Forbidden, HuijuError, Invalid, NotFound
+from huiju.security import keys
 from huiju.security.masking import MASKS
-from huiju.share import filters
+from huiju.share import delivery, filters, receipts
 from huiju.share import permissions as P
 from huiju.share import workflow as W
 from huiju.share.events import (
+    DataDelivered,
     GrantChanged,
     GrantIssued,
     GrantTokenIssued,
@@ -30,7 +34,7 @@ from huiju.share.events import (
     RequestStepTaken,
     RequestSubmitted,
 )
-from huiju.share.models import Grant, GrantToken, Objection, RequestLog, ShareRequest
+from huiju.share.models import ExchangeCall, Grant, GrantToken, Objection, RequestLog, ShareRequest
 from huiju.share.workdays import WorkCalendar
 from huiju.share.workflow import Party, State, Step
 from huiju.storage.db import utcnow
@@ -53,6 +57,7 @@ class EntryFacts:
     dataset_key: str
     field_share_types: dict[str, str]  # column -> unconditional | conditional | none
     key_field: str | None
+    field_type_codes: dict[str, str]  # column -> 指南 type letter (C N I D …)
 
 
 def _entry_facts(uow: UnitOfWork, actor: Actor, entry_id: int) -> EntryFacts:
@@ -64,7 +69,9 @@ def _entry_facts(uow: UnitOfWork, actor: Actor, entry_id: int) -> EntryFacts:
         raise Conflict("Catalog entry %(id)s has no data mounted yet", id=entry_id)
     types = {item.column: item.share_type for item in entry.items if item.column}
     key = next((item.column for item in entry.items if item.is_key and item.column), None)
-    return EntryFacts(entry.id, entry.name, entry.department_id, entry.share_type, mounted[0][0].key, types, key)
+    codes = {item.column: item.type_code for item in entry.items if item.column}
+    return EntryFacts(entry.id, entry.name, entry.department_id, entry.share_type, mounted[0][0].key, types, key,
+                      codes)
 
 
 def _effective_share_type(facts: EntryFacts, fields: list[str]) -> str:
@@ -279,13 +286,15 @@ def _decision(uow: UnitOfWork, actor: Actor, req: ShareRequest, target: State, *
 
 def _issue_grant(uow: UnitOfWork, actor: Actor, req: ShareRequest) -> Grant:
     decision = req.decision or {}
+    key = _entry_facts(uow, actor, req.entry_id).key_field
+    order_field = key if key in decision["fields"] and key not in decision.get("masks", {}) else None
     grant = Grant(request_id=req.id, entry_id=req.entry_id, dataset_key=req.dataset_key,
                   consumer_department_id=req.consumer_department_id,
                   provider_department_id=req.provider_department_id, requester_id=req.requester_id,
                   purpose=req.purpose, fields=decision["fields"], row_filter=decision["row_filter"],
                   masks=decision.get("masks", {}), plaintext=decision.get("plaintext", []), state="active",
                   expires_at=utcnow() + timedelta(days=req.duration_days), max_calls=decision.get("max_calls"),
-                  max_rows=decision.get("max_rows"), calls_used=0, rows_used=0)
+                  max_rows=decision.get("max_rows"), calls_used=0, rows_used=0, order_field=order_field)
     uow.add(grant)
     uow.session.flush()
     uow.emit(actor, GrantIssued(grant_id=grant.id, request_id=req.id, dataset_key=grant.dataset_key,
@@ -469,7 +478,8 @@ def issue_grant_token(uow: UnitOfWork, actor: Actor, grant_id: int, *, name: str
     days = min(days or remaining, remaining)
     owner = actor.user_id if actor.user_id is not None else grant.requester_id
     issued = auth_service.create_token(uow, actor, name=name or f"share grant {grant.id}",
-                                       scopes=[P.DATA_READ.name, f"{GRANT_SCOPE_PREFIX}{grant.id}"],
+                                       scopes=[P.DATA_READ.name, DATA_READ_GRANTED.name,
+                                               f"{GRANT_SCOPE_PREFIX}{grant.id}"],
                                        user_id=owner, days=days)
     issued.token.expires_at = min(issued.token.expires_at, grant.expires_at)
     uow.add(GrantToken(grant_id=grant.id, token_id=issued.token.id))
@@ -544,3 +554,162 @@ def resolve_objection(uow: UnitOfWork, actor: Actor, objection_id: int, *, outco
     uow.emit(actor, ObjectionResolved(objection_id=obj.id, outcome=outcome))
     uow.commit()
     return obj
+
+
+# ---- delivery (every row through catalog.access.read_rows) --------------------------------
+
+def read_scope(grant: Grant, *, watermark: bool) -> ReadScope:
+    """The grant as the egress's ReadScope: fields, row filter, masks, plaintext rights, watermark recipient."""
+    return ReadScope(fields=frozenset(grant.fields), row_filter=filters.conditions(grant.row_filter),
+                     masks={f: FieldMask(m) for f, m in grant.masks.items()}, plaintext=frozenset(grant.plaintext),
+                     watermark=grant.recipient if watermark else None, grant_id=str(grant.id))
+
+
+@dataclass
+class Delivered:
+    """A delivery's body with its receipt; ``next_after`` continues a keyset-paged read."""
+
+    body: bytes
+    media_type: str
+    receipt: receipts.Receipt
+    rows: int
+    version: int
+    next_after: list[Any] | None
+
+
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
+               "parquet": "application/vnd.apache.parquet"}
+
+
+def deliver_rows(uow: UnitOfWork, actor: Actor, grant_id: int, *, fmt: str = "json", fields: list[str] | None = None,
+                 where: list[dict[str, Any]] | None = None, after: list[Any] | None = None, limit: int = 1000,
+                 request: dict[str, Any] | None = None) -> Delivered:
+    """One page of a grant's rows as JSON, CSV or Parquet, logged and signed (the REST API's use case)."""
+    grant = usable_grant(uow, actor, grant_id)
+    require(actor, P.DATA_READ, department_id=grant.consumer_department_id)
+    if fmt not in MEDIA_TYPES:
+        raise Invalid("Format must be json, csv or parquet")
+    if not 1 <= limit <= uow.settings.share_page_max:
+        raise Invalid("Limit must be between 1 and %(n)s", n=uow.settings.share_page_max)
+    description = _describe(actor, grant, fmt, request)
+    try:
+        if grant.max_rows is not None:
+            limit = max(1, min(limit, grant.max_rows - grant.rows_used))
+        user_filters = filters.conditions(filters.clean(where, set(grant.fields)))
+        order = [grant.order_field] if grant.order_field and (fields is None or grant.order_field in fields) else None
+        result = read_rows(uow, actor, grant.dataset_key, purpose=grant.purpose, fields=fields, filters=user_filters,
+                           scope=read_scope(grant, watermark=False), order_by=order, after=after, limit=limit,
+                           commit=False)
+        body = delivery.encode(result.table, fmt, grant=grant.id, dataset=grant.dataset_key, version=result.version,
+                               next_after=result.next_after)
+    except HuijuError as exc:
+        _failed_call(uow, actor, grant, fmt, description, exc)
+        raise
+    receipt = _record_call(uow, actor, grant, fmt, description, body, result.fields, result.rows)
+    uow.commit()
+    return Delivered(body, MEDIA_TYPES[fmt], receipt, result.rows, result.version,
+                     list(result.next_after) if result.next_after is not None else None)
+
+
+def download_grant(uow: UnitOfWork, actor: Actor, grant_id: int, *, fmt: str = "csv",
+                   request: dict[str, Any] | None = None) -> Delivered:
+    """The whole current version under the grant as one file, watermarked for the recipient (批量下载)."""
+    grant = usable_grant(uow, actor, grant_id)
+    require(actor, P.DATA_READ, department_id=grant.consumer_department_id)
+    if fmt not in ("csv", "parquet"):
+        raise Invalid("Downloads are csv or parquet")
+    description = _describe(actor, grant, f"download-{fmt}", request)
+    try:
+        with stream_rows(uow, actor, grant.dataset_key, purpose=grant.purpose,
+                         scope=read_scope(grant, watermark=True),
+                         order_by=[grant.order_field] if grant.order_field else None) as stream:
+            body, rows = delivery.encode_stream(stream, fmt, max_rows=None if grant.max_rows is None
+                                                else grant.max_rows - grant.rows_used)
+            fields, version = stream.fields, stream.version
+    except HuijuError as exc:
+        _failed_call(uow, actor, grant, "download", description, exc)
+        raise
+    receipt = _record_call(uow, actor, grant, "download", description, body, fields, rows)
+    uow.commit()
+    return Delivered(body, MEDIA_TYPES[fmt], receipt, rows, version, None)
+
+
+def _describe(actor: Actor, grant: Grant, channel: str, request: dict[str, Any] | None) -> dict[str, Any]:
+    return {"grant": grant.id, "client_department": grant.consumer_department_id, "user": actor.user_id,
+            "purpose": grant.purpose, "channel": channel, "request": request or {},
+            "at": utcnow().isoformat(timespec="microseconds")}
+
+
+def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, description: dict[str, Any],
+                 body: bytes, fields: list[str], rows: int) -> receipts.Receipt:
+    key_row, private = keys.signing_key(uow, keys.SHARE_RECEIPT)
+    req_hash = receipts.request_hash(description)
+    call = ExchangeCall(grant_id=grant.id, consumer_department_id=grant.consumer_department_id,
+                        user_id=actor.user_id, purpose=grant.purpose, channel=channel, fields=list(fields), rows=rows,
+                        bytes=len(body), status=200, request_hash=req_hash)
+    uow.add(call)
+    uow.session.flush()
+    receipt = receipts.sign(private, keys.fingerprint(key_row.public_key_hex), call_id=call.id, grant_id=grant.id,
+                            req_hash=req_hash, body=body, time=utcnow().isoformat(timespec="microseconds"))
+    call.response_hash, call.signature, call.key_fingerprint = receipt.response_hash, receipt.signature, receipt.key
+    grant.calls_used += 1
+    grant.rows_used += rows
+    uow.emit(actor, DataDelivered(grant_id=grant.id, call_id=call.id, channel=channel, rows=rows, bytes=len(body),
+                                  response_hash=receipt.response_hash))
+    return receipt
+
+
+def _failed_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, description: dict[str, Any],
+                 exc: HuijuError) -> None:
+    """Refused and failed calls are evidence too."""
+    uow.rollback()
+    uow.add(ExchangeCall(grant_id=grant.id, consumer_department_id=grant.consumer_department_id,
+                         user_id=actor.user_id, purpose=grant.purpose, channel=channel, fields=[], rows=0, bytes=0,
+                         status=exc.status, request_hash=receipts.request_hash(description),
+                         error=exc.localized()[:1000]))
+    uow.commit()
+
+
+def grant_field_types(uow: UnitOfWork, actor: Actor, grant_id: int) -> dict[str, str]:
+    """The 指南 type letter of each granted field (for the grant's OpenAPI document)."""
+    grant = get_grant(uow, actor, grant_id)
+    codes = _entry_facts(uow, actor, grant.entry_id).field_type_codes
+    return {f: codes.get(f, "C") for f in grant.fields}
+
+
+def list_calls(uow: UnitOfWork, actor: Actor, grant_id: int, *, limit: int = 200) -> list[ExchangeCall]:
+    grant = get_grant(uow, actor, grant_id)
+    return list(uow.session.scalars(select(ExchangeCall).where(ExchangeCall.grant_id == grant.id)
+                                    .order_by(ExchangeCall.id.desc()).limit(limit)))
+
+
+def call_receipt(uow: UnitOfWork, actor: Actor, call_id: int) -> receipts.Receipt:
+    """The receipt of a past call (for callers that streamed the body)."""
+    call = uow.get(ExchangeCall, call_id)
+    get_grant(uow, actor, call.grant_id)
+    if call.signature is None or call.response_hash is None or call.key_fingerprint is None:
+        raise NotFound("Call %(id)s has no receipt (it failed)", id=call_id)
+    when = call.created_at.isoformat(timespec="microseconds")
+    return receipts.Receipt(call.id, call.grant_id, call.request_hash, call.response_hash, when, call.signature,
+                            call.key_fingerprint)
+
+
+def usage_by_day(uow: UnitOfWork, actor: Actor, grant_id: int, *, days: int = 30) -> list[dict[str, Any]]:
+    """Calls and rows per day for the grant page's usage chart."""
+    grant = get_grant(uow, actor, grant_id)
+    since = utcnow() - timedelta(days=days)
+    calls = uow.session.execute(select(ExchangeCall.created_at, ExchangeCall.rows, ExchangeCall.status)
+                                .where(ExchangeCall.grant_id == grant.id, ExchangeCall.created_at >= since)).all()
+    per_day: dict[str, dict[str, int]] = {}
+    for created, rows, status in calls:
+        day = per_day.setdefault(created.date().isoformat(), {"calls": 0, "rows": 0, "refused": 0})
+        day["calls"] += 1
+        day["rows"] += rows
+        day["refused"] += 1 if status >= 400 else 0
+    return [{"day": d, **v} for d, v in sorted(per_day.items())]
+
+
+@public
+def receipt_public_keys(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """The platform's receipt-signing public keys (public by design: anyone verifies receipts offline)."""
+    return [k for k in keys.public_key_records(uow) if k["purpose"] == keys.SHARE_RECEIPT]

@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('row_filter', sa.JSON(), nullable=False),
     sa.Column('masks', sa.JSON(), nullable=False),
     sa.Column('plaintext', sa.JSON(), nullable=False),
+    sa.Column('order_field', sa.String(length=200), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('state_reason', sa.Text(), nullable=True),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),

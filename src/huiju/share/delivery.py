@@ -1,0 +1,58 @@
+"""Bodies of share deliveries: JSON pages, CSV and Parquet, encoded from the Arrow data ``read_rows`` returned."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def encode(table: pa.Table, fmt: str, *, grant: int, dataset: str, version: int,
+           next_after: tuple[Any, ...] | None) -> bytes:
+    """One page as bytes; JSON carries the paging cursor, CSV and Parquet only the rows."""
+    if fmt == "json":
+        doc = {"grant": grant, "dataset": dataset, "version": version, "fields": table.column_names,
+               "rows": table.to_pylist(), "next_after": list(next_after) if next_after is not None else None}
+        return json.dumps(doc, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode()
+    return encode_table(table, fmt)
+
+
+def encode_table(table: pa.Table, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "csv":
+        pacsv.write_csv(table, buf)
+    else:
+        pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def encode_stream(batches: Iterable[pa.RecordBatch], fmt: str, *, max_rows: int | None) -> tuple[bytes, int]:
+    """A whole file from a stream of batches, cut at ``max_rows``; memory holds the encoded file only."""
+    buf = io.BytesIO()
+    writer: Any = None
+    rows = 0
+    for batch in batches:
+        if max_rows is not None and rows + batch.num_rows > max_rows:
+            batch = batch.slice(0, max(0, max_rows - rows))
+        if writer is None:
+            writer = pacsv.CSVWriter(buf, batch.schema) if fmt == "csv" else \
+                pq.ParquetWriter(buf, batch.schema, compression="zstd")
+        if batch.num_rows:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+        if max_rows is not None and rows >= max_rows:
+            break
+    if writer is not None:
+        writer.close()
+    return buf.getvalue(), rows
