@@ -313,7 +313,7 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
         elif mask.mask == "PSEUDONYM":
             purpose = f"pseudonym:{scope.grant_id}" if scope is not None and scope.grant_id else f"pseudonym:{ds.key}"
             _version, pkey = keys.data_key(uow, keys.check_purpose(purpose))
-            fn = ArrowFunction(f"huiju_pseudonym_{next(_names)}", lambda a, k=pkey: pseudonymize_arrow(a, k),
+            fn = ArrowFunction(f"huiju_pseudonym_{next(_names)}", _pseudonymizer(pkey),
                                ("VARCHAR",), "VARCHAR")
             functions.append(fn)
             expr = f"{fn.name}(CAST({plain} AS VARCHAR))"
@@ -374,6 +374,11 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
         sql += f" LIMIT {limit}"
     return _Plan(sql, params, functions, source, chosen, {n: m.mask for n, m in masks.items()}, decrypted, code,
                  order)
+
+
+def _pseudonymizer(key: bytes) -> Any:
+    """A one-argument Arrow function (DuckDB counts the parameters, so no default-argument binding)."""
+    return lambda array: pseudonymize_arrow(array, key)
 
 
 def _duck_type(arrow_type: str) -> str:

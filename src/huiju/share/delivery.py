@@ -56,3 +56,16 @@ def encode_stream(batches: Iterable[pa.RecordBatch], fmt: str, *, max_rows: int 
     if writer is not None:
         writer.close()
     return buf.getvalue(), rows
+
+
+def text_of(content: bytes, filename: str = "") -> str:
+    """All text of a delivered file (Parquet values joined, else the decoded bytes), for tracing a leak."""
+    if content[:4] == b"PAR1" or filename.endswith(".parquet"):
+        table = pq.read_table(io.BytesIO(content))
+        return "\n".join(str(v) for col in table.columns for v in col.to_pylist() if v is not None)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return content.decode("utf-8", errors="replace")
