@@ -123,7 +123,7 @@ def test_deadlines_remind_then_escalate_across_national_day(storage, people, sha
     with storage.uow() as uow:
         r = uow.session.get(type(req), req.id)
         r.state_entered_at = submitted
-        r.deadline_at = service.calendar(uow).deadline(submitted, 10)
+        r.deadline_at = service.calendar(uow.settings).deadline(submitted, 10)
         uow.commit()
         assert r.deadline_at == datetime(2026, 10, 20, 16, 0, tzinfo=UTC)  # end of Tuesday 10-20 in China
     with storage.uow() as uow:  # 10-15: four working days left, nothing yet

@@ -83,8 +83,9 @@ def _effective_share_type(facts: EntryFacts, fields: list[str]) -> str:
     return max(kinds, key=lambda k: order.index(k) if k in order else len(order))
 
 
-def calendar(uow: UnitOfWork) -> WorkCalendar:
-    return WorkCalendar.from_settings(uow.settings)
+def calendar(settings: Any) -> WorkCalendar:
+    """The working-day calendar the settings describe."""
+    return WorkCalendar.from_settings(settings)
 
 
 # ---- requests -----------------------------------------------------------------------------
@@ -154,7 +155,7 @@ def _start_clock(uow: UnitOfWork, req: ShareRequest, now: datetime) -> None:
     req.reminded_at = None
     req.overdue_at = None
     region = _region_of(uow, req.provider_department_id)
-    req.deadline_at = W.deadline_for(state, now, uow.settings, region, calendar(uow))
+    req.deadline_at = W.deadline_for(state, now, uow.settings, region, calendar(uow.settings))
 
 
 def _region_of(uow: UnitOfWork, department_id: int) -> str:
@@ -330,7 +331,7 @@ def check_deadlines(uow: UnitOfWork, actor: Actor, now: datetime | None = None) 
     """Remind reviewers ahead of their deadline and escalate overdue requests to the operator (run periodically)."""
     require(actor, P.DEADLINE_CHECK)
     now = now or utcnow()
-    cal = calendar(uow)
+    cal = calendar(uow.settings)
     report = DeadlineReport([], [])
     clocked = [s.value for s in W.CLOCKED]
     rows = uow.session.scalars(select(ShareRequest).where(ShareRequest.state.in_(clocked),
@@ -360,7 +361,7 @@ def workdays_left(uow: UnitOfWork, actor: Actor, request_id: int, now: datetime 
     req = get_request(uow, actor, request_id)
     if req.deadline_at is None or State(req.state) not in W.CLOCKED:
         return None
-    return calendar(uow).workdays_left(now or utcnow(), req.deadline_at)
+    return calendar(uow.settings).workdays_left(now or utcnow(), req.deadline_at)
 
 
 def overdue_by_department(uow: UnitOfWork, actor: Actor, now: datetime | None = None) -> list[dict[str, Any]]:
