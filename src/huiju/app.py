@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     from huiju.ingest.pages import router as ingest_pages
     from huiju.security.api import router as security_router
     from huiju.share.api import router as share_router
+    from huiju.share.pages import router as share_pages
     from huiju.web.pages import router as pages_router
 
     app.include_router(auth_router, prefix="/api/v1")
@@ -80,5 +81,6 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     app.include_router(share_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(ingest_pages)
+    app.include_router(share_pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app
