@@ -49,6 +49,19 @@ ENTRY = {
 }
 
 
+def write_rows(path, rows) -> None:
+    path.write_text("编号,姓名,区划,年龄,手机号,备注\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n",
+                    encoding="utf-8")
+
+
+def publish_version(storage, actor, path, rows) -> None:
+    """A new version of ga_residents through the real ingest path."""
+    write_rows(path, rows)
+    with storage.uow() as uow:
+        job = ingest.ingest_file(uow, actor, dataset_key="ga_residents", path=path, today=date(2026, 11, 1))
+        assert job.status == "succeeded", job.error
+
+
 @dataclass
 class Shared:
     conditional: int  # entry ids
@@ -76,13 +89,7 @@ def shared(storage, people, tmp_path) -> Shared:
                                       department_code="GA")
     with storage.uow() as uow:
         catalog.save_schema(uow, people["ga_steward"], "ga_residents", table_schema=SCHEMA, rules=[], confirmed=True)
-    src = tmp_path / "residents.csv"
-    src.write_text("编号,姓名,区划,年龄,手机号,备注\n" + "\n".join(",".join(map(str, r)) for r in ROWS) + "\n",
-                   encoding="utf-8")
-    with storage.uow() as uow:
-        job = ingest.ingest_file(uow, people["ga_steward"], dataset_key="ga_residents", path=src,
-                                 today=date(2026, 11, 1))
-        assert job.status == "succeeded", job.error
+    publish_version(storage, people["ga_steward"], tmp_path / "residents.csv", ROWS)
     conditional = _publish(storage, people, ENTRY, ds.id)
     unconditional = _publish(storage, people, {**ENTRY, "name": "人口区划统计口径", "share_type": "unconditional",
                                                "items": [item("编号", "I", is_key=True), item("区划")]}, ds.id)

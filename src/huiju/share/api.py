@@ -25,6 +25,7 @@ from huiju.share.schemas import (
     RequestOut,
     ResolveIn,
     StepIn,
+    SubscriptionIn,
     TokenIn,
     TokenOut,
 )
@@ -152,6 +153,26 @@ def download(grant_id: int, request: Request, uow: UowDep, actor: ActorDep,
     delivered = service.download_grant(uow, actor, grant_id, fmt=format,
                                        request={"method": request.method, "path": request.url.path})
     return _signed(delivered, f"grant-{grant_id}-v{delivered.version}.{format}")
+
+
+@router.post("/grants/{grant_id}/subscriptions", status_code=201)
+def subscribe(grant_id: int, body: SubscriptionIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    sub = service.subscribe(uow, actor, grant_id, mode=body.mode, webhook_url=body.webhook_url,
+                            since_version=body.since_version)
+    return {"id": sub.id, "grant_id": sub.grant_id, "mode": sub.mode, "delivered_version": sub.delivered_version}
+
+
+@router.get("/grants/{grant_id}/changes", response_class=Response)
+def changes(grant_id: int, since: int, request: Request, uow: UowDep, actor: ActorDep):
+    """Rows new or changed since version ``since``, and the keys removed; signed like every delivery."""
+    return _signed(service.changes_since(uow, actor, grant_id, since,
+                                         request={"method": request.method, "path": request.url.path}))
+
+
+@router.post("/push-subscriptions")
+def push(uow: UowDep, actor: ActorDep) -> dict[str, list[int]]:
+    report = service.push_subscriptions(uow, actor)
+    return {"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed}
 
 
 @router.get("/grants/{grant_id}/openapi.json")

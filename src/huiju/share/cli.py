@@ -216,6 +216,24 @@ def register(app: typer.Typer, storage_for: Callable[[typer.Context], Any], cons
         console.print(_("%(rows)s rows written to %(out)s; receipt in %(receipt)s") % {
             "rows": d.rows, "out": out, "receipt": target})
 
+    @share.command("push")
+    def push(ctx: typer.Context) -> None:
+        """Push new versions to subscribers' webhooks, retrying failures with backoff (run periodically)."""
+        with storage_for(ctx).uow() as uow:
+            report = service.push_subscriptions(uow, CLI_ACTOR)
+        console.print(_("Pushed: %(d)s; to retry: %(r)s; given up: %(f)s") % {
+            "d": len(report.delivered), "r": len(report.retrying), "f": len(report.failed)})
+
+    @share.command("changes")
+    def changes(ctx: typer.Context, grant_id: int, since: int = typer.Option(..., help="Version already held."),
+                as_: str = typer.Option(..., "--as", help="The receiving user."),
+                out: Path = typer.Option(..., help="Write the body here."),
+                receipt_out: Path = typer.Option(None, "--receipt", help="Write the receipt (JSON) here.")) -> None:
+        """Rows new or changed since a version (and removed keys), with a signed receipt."""
+        with storage_for(ctx).uow() as uow:
+            d = service.changes_since(uow, _actor(uow, as_), grant_id, since, request={"cli": "changes"})
+        _write(d, out, receipt_out)
+
     @share.command("public-key")
     def public_key(ctx: typer.Context) -> None:
         """Print the platform's receipt-signing public keys (hex), for offline verification."""

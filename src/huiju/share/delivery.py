@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -69,3 +70,25 @@ def text_of(content: bytes, filename: str = "") -> str:
         except UnicodeDecodeError:
             continue
     return content.decode("utf-8", errors="replace")
+
+
+def anti_join(left: pa.Table, right: pa.Table, keys: list[str]) -> pa.Table:
+    """Rows of ``left`` with no equal row (on ``keys``) in ``right``."""
+    if right.num_rows == 0 or left.num_rows == 0:
+        return left
+    right = right.select(keys).cast(left.select(keys).schema)
+    return left.join(right, keys=keys, join_type="left anti").select(left.column_names)
+
+
+def changes_body(changed: pa.Table, *, grant: int, dataset: str, since: int, version: int, removed: list[Any],
+                 key: str | None) -> bytes:
+    doc = {"grant": grant, "dataset": dataset, "since": since, "version": version, "fields": changed.column_names,
+           "changed": changed.to_pylist(), "removed": {"key": key, "values": removed} if key else None}
+    return json.dumps(doc, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode()
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
+    """POST a signed push to a consumer's webhook; any non-2xx answer is a failure to retry."""
+    response = httpx.post(url, content=body, headers={"Content-Type": "application/json", **headers}, timeout=10.0,
+                          follow_redirects=False)
+    response.raise_for_status()

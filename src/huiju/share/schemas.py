@@ -173,3 +173,9 @@ class ObjectionOut(BaseModel):
 class DeadlineReportOut(BaseModel):
     reminded: list[int]
     overdue: list[int]
+
+
+class SubscriptionIn(BaseModel):
+    mode: Literal["push", "pull"]
+    webhook_url: str | None = None
+    since_version: int | None = None

@@ -21,6 +21,7 @@ from huiju.i18n import N_, gettext
 from huiju.security import keys, watermark
 from huiju.security.masking import MASKS
 from huiju.share import delivery, filters, receipts
+from huiju.share.receipts import HEADER as HEADER_RECEIPT
 from huiju.share import permissions as P
 from huiju.share import workflow as W
 from huiju.share.events import (
@@ -35,8 +36,18 @@ from huiju.share.events import (
     RequestMessagePosted,
     RequestStepTaken,
     RequestSubmitted,
+    SubscriptionChanged,
 )
-from huiju.share.models import ExchangeCall, Grant, GrantToken, Objection, RequestLog, ShareRequest
+from huiju.share.models import (
+    Delivery,
+    ExchangeCall,
+    Grant,
+    GrantToken,
+    Objection,
+    RequestLog,
+    ShareRequest,
+    Subscription,
+)
 from huiju.share.workdays import WorkCalendar
 from huiju.share.workflow import Party, State, Step
 from huiju.storage.db import utcnow
@@ -756,3 +767,124 @@ def _hit(uow: UnitOfWork, grant: Grant, how: str) -> dict[str, Any]:
     dept = uow.session.get(Department, grant.consumer_department_id)
     return {"grant": grant.id, "dept": dept.name if dept else grant.consumer_department_id,
             "purpose": grant.purpose, "how": gettext(how)}
+
+
+# ---- subscriptions: push each new version, or pull the changes since version N ---------------
+
+def subscribe(uow: UnitOfWork, actor: Actor, grant_id: int, *, mode: str, webhook_url: str | None = None,
+              since_version: int | None = None) -> Subscription:
+    """Subscribe to a grant's new versions: ``push`` to a webhook, or ``pull`` (changes since N)."""
+    grant = usable_grant(uow, actor, grant_id)
+    require(actor, P.DATA_READ, department_id=grant.consumer_department_id)
+    if mode not in ("push", "pull"):
+        raise Invalid("Subscription mode must be push or pull")
+    if mode == "push" and not (webhook_url or "").startswith(("https://", "http://")):
+        raise Invalid("A push subscription needs an http(s) webhook URL")
+    current = _current_version_number(uow, actor, grant)
+    sub = Subscription(grant_id=grant.id, mode=mode, webhook_url=webhook_url if mode == "push" else None,
+                       delivered_version=current if since_version is None else since_version, state="active")
+    uow.add(sub)
+    uow.session.flush()
+    uow.emit(actor, SubscriptionChanged(subscription_id=sub.id, grant_id=grant.id, change=f"created:{mode}"))
+    uow.commit()
+    return sub
+
+
+def _current_version_number(uow: UnitOfWork, actor: Actor, grant: Grant) -> int:
+    """The number of the version the grant's dataset serves now (0 if none)."""
+    for ds, versions in catalog_service.mounted_datasets(uow, actor, grant.entry_id):
+        if ds.key == grant.dataset_key:
+            return next((v.number for v in versions if v.id == ds.current_version_id), 0)
+    return 0
+
+
+def changes_since(uow: UnitOfWork, actor: Actor, grant_id: int, since: int, *,
+                  request: dict[str, Any] | None = None, channel: str = "changes") -> Delivered:
+    """Rows of the current version that are new or changed since version ``since`` (and removed keys), signed."""
+    grant = usable_grant(uow, actor, grant_id)
+    require(actor, P.DATA_READ, department_id=grant.consumer_department_id)
+    description = _describe(actor, grant, channel, {**(request or {}), "since": since})
+    try:
+        current = _current_version_number(uow, actor, grant)
+        scope = read_scope(grant, watermark=False)
+        limit = uow.settings.share_page_max
+        new = read_rows(uow, actor, grant.dataset_key, purpose=grant.purpose, scope=scope, limit=limit + 1,
+                        commit=False)
+        changed, removed = new.table, []
+        if 0 < since < current:
+            old = read_rows(uow, actor, grant.dataset_key, purpose=grant.purpose, scope=scope, version=since,
+                            limit=limit + 1, commit=False).table
+            changed = delivery.anti_join(new.table, old, new.table.column_names)
+            if grant.order_field and grant.order_field in new.table.column_names:
+                removed = delivery.anti_join(old.select([grant.order_field]), new.table.select([grant.order_field]),
+                                             [grant.order_field]).column(0).to_pylist()
+        elif since >= current:
+            changed = new.table.slice(0, 0)
+        if changed.num_rows > limit:
+            raise Invalid("More than %(n)s rows changed; download the version instead", n=limit)
+        body = delivery.changes_body(changed, grant=grant.id, dataset=grant.dataset_key, since=since,
+                                     version=current, removed=removed, key=grant.order_field)
+    except HuijuError as exc:
+        _failed_call(uow, actor, grant, channel, description, exc)
+        raise
+    receipt = _record_call(uow, actor, grant, channel, description, body, list(changed.column_names),
+                           changed.num_rows)
+    uow.commit()
+    return Delivered(body, MEDIA_TYPES["json"], receipt, changed.num_rows, current, None)
+
+
+@dataclass
+class PushReport:
+    delivered: list[int]
+    retrying: list[int]
+    failed: list[int]
+
+
+def push_subscriptions(uow: UnitOfWork, actor: Actor, now: datetime | None = None,
+                       post: Any = None) -> PushReport:
+    """Queue a push for each new version and send due pushes, retrying with backoff (run periodically)."""
+    require(actor, P.DEADLINE_CHECK)
+    now = now or utcnow()
+    report = PushReport([], [], [])
+    for sub in uow.session.scalars(select(Subscription).where(Subscription.mode == "push",
+                                                              Subscription.state == "active")).all():
+        grant = uow.session.get(Grant, sub.grant_id)
+        if grant is None or grant.status(now) != "active":
+            continue
+        current = _current_version_number(uow, actor, grant)
+        pending = uow.session.scalar(select(func.count(Delivery.id)).where(
+            Delivery.subscription_id == sub.id, Delivery.status == "pending"))
+        if current > sub.delivered_version and not pending:
+            uow.add(Delivery(subscription_id=sub.id, version=current, status="pending", attempts=0,
+                             next_attempt_at=now))
+    uow.commit()
+    post = post or delivery.post_json
+    due = uow.session.scalars(select(Delivery).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+                              .order_by(Delivery.id)).all()
+    for push in due:
+        sub = uow.get(Subscription, push.subscription_id)
+        grant = uow.get(Grant, sub.grant_id)
+        try:
+            sent = changes_since(uow, actor, grant.id, sub.delivered_version, channel="push",
+                                 request={"webhook": sub.webhook_url})
+            post(sub.webhook_url, sent.body, {HEADER_RECEIPT: sent.receipt.header()})
+        except Exception as exc:  # noqa: BLE001 - any failure of the consumer's endpoint is retried
+            push = uow.get(Delivery, push.id)
+            push.attempts += 1
+            push.last_error = str(exc)[:1000]
+            if push.attempts > uow.settings.share_webhook_retries:
+                push.status = "failed"
+                report.failed.append(push.id)
+            else:
+                push.next_attempt_at = now + timedelta(minutes=2 ** (push.attempts - 1))
+                report.retrying.append(push.id)
+            uow.commit()
+            continue
+        push = uow.get(Delivery, push.id)
+        sub = uow.get(Subscription, push.subscription_id)
+        push.attempts += 1
+        push.status, push.delivered_at = "delivered", now
+        sub.delivered_version = push.version
+        uow.commit()
+        report.delivered.append(push.id)
+    return report
