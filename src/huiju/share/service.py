@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 
 from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, public, require, visible
@@ -656,29 +658,60 @@ def _describe(actor: Actor, grant: Grant, channel: str, request: dict[str, Any] 
 
 def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, description: dict[str, Any],
                  body: bytes, fields: list[str], rows: int) -> receipts.Receipt:
-    key_row, private = keys.signing_key(uow, keys.SHARE_RECEIPT)
+    """Log the call, sign its receipt and count it against the quotas, in a transaction that starts by writing.
+
+    The read snapshot is ended first: SQLite cannot turn a reader into a writer once another connection has
+    committed, so under concurrent readers the write must come first (it then waits its turn).
+    """
+    grant_id, consumer, purpose = grant.id, grant.consumer_department_id, grant.purpose
+    uow.session.rollback()
     req_hash = receipts.request_hash(description)
-    call = ExchangeCall(grant_id=grant.id, consumer_department_id=grant.consumer_department_id,
-                        user_id=actor.user_id, purpose=grant.purpose, channel=channel, fields=list(fields), rows=rows,
-                        bytes=len(body), status=200, request_hash=req_hash)
+    call = ExchangeCall(grant_id=grant_id, consumer_department_id=consumer, user_id=actor.user_id, purpose=purpose,
+                        channel=channel, fields=list(fields), rows=rows, bytes=len(body), status=200,
+                        request_hash=req_hash)
     uow.add(call)
     uow.session.flush()
-    receipt = receipts.sign(private, keys.fingerprint(key_row.public_key_hex), call_id=call.id, grant_id=grant.id,
+    fingerprint, private = _receipt_key(uow)
+    receipt = receipts.sign(private, fingerprint, call_id=call.id, grant_id=grant_id,
                             req_hash=req_hash, body=body, time=utcnow().isoformat(timespec="microseconds"))
     call.response_hash, call.signature, call.key_fingerprint = receipt.response_hash, receipt.signature, receipt.key
-    grant.calls_used += 1
-    grant.rows_used += rows
-    uow.emit(actor, DataDelivered(grant_id=grant.id, call_id=call.id, channel=channel, rows=rows, bytes=len(body),
+    uow.session.execute(update(Grant).where(Grant.id == grant_id)
+                        .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows))
+    uow.emit(actor, DataDelivered(grant_id=grant_id, call_id=call.id, channel=channel, rows=rows, bytes=len(body),
                                   response_hash=receipt.response_hash))
     return receipt
+
+
+_SIGNER_TTL_S = 60.0
+_signers: dict[str, tuple[float, str, str]] = {}
+_signers_lock = threading.Lock()
+
+
+def _receipt_key(uow: UnitOfWork) -> tuple[str, str]:
+    """(fingerprint, private key) of the receipt-signing key, unwrapped at most once a minute per database.
+
+    A rotated key is picked up within the minute; receipts signed by the old one still verify with its public key.
+    """
+    now = time.monotonic()
+    url = uow.settings.db_url
+    with _signers_lock:
+        cached = _signers.get(url)
+        if cached is not None and now - cached[0] < _SIGNER_TTL_S:
+            return cached[1], cached[2]
+    key_row, private = keys.signing_key(uow, keys.SHARE_RECEIPT)
+    fingerprint = keys.fingerprint(key_row.public_key_hex)
+    with _signers_lock:
+        _signers[url] = (now, fingerprint, private)
+    return fingerprint, private
 
 
 def _failed_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, description: dict[str, Any],
                  exc: HuijuError) -> None:
     """Refused and failed calls are evidence too."""
+    grant_id, consumer, purpose = grant.id, grant.consumer_department_id, grant.purpose
     uow.rollback()
-    uow.add(ExchangeCall(grant_id=grant.id, consumer_department_id=grant.consumer_department_id,
-                         user_id=actor.user_id, purpose=grant.purpose, channel=channel, fields=[], rows=0, bytes=0,
+    uow.add(ExchangeCall(grant_id=grant_id, consumer_department_id=consumer,
+                         user_id=actor.user_id, purpose=purpose, channel=channel, fields=[], rows=0, bytes=0,
                          status=exc.status, request_hash=receipts.request_hash(description),
                          error=exc.localized()[:1000]))
     uow.commit()
