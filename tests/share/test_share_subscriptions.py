@@ -149,5 +149,7 @@ def test_http_api_request_approve_read_and_openapi(client, people, shared):
                      params={"limit": 3, "after": page.headers["X-Huiju-Next-After"]}).json()
     assert nxt["rows"][0]["编号"] > page.json()["rows"][-1]["编号"]
     call = page.headers["X-Huiju-Call-Id"]
-    assert client.get(f"/api/v1/share/calls/{call}/receipt").json()["response_hash"] == \
-        receipts.sm3_hex(page.content)
+    again = receipts.Receipt.parse(json.dumps(client.get(f"/api/v1/share/calls/{call}/receipt").json()))
+    assert again == receipts.Receipt.parse(page.headers[receipts.HEADER])
+    [key] = client.get("/api/v1/share/receipt-keys").json()
+    assert receipts.verify(again, page.content, key["public_key_hex"]) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -313,6 +314,7 @@ def _issue_grant(uow: UnitOfWork, actor: Actor, req: ShareRequest) -> Grant:
                   max_rows=decision.get("max_rows"), calls_used=0, rows_used=0, order_field=order_field)
     uow.add(grant)
     uow.session.flush()
+    keys.signing_key(uow, keys.SHARE_RECEIPT)  # created with the first grant, so deliveries only read it
     uow.emit(actor, GrantIssued(grant_id=grant.id, request_id=req.id, dataset_key=grant.dataset_key,
                                 fields=grant.fields, masks=grant.masks, expires_at=grant.expires_at.isoformat()))
     return grant
@@ -622,7 +624,6 @@ def deliver_rows(uow: UnitOfWork, actor: Actor, grant_id: int, *, fmt: str = "js
         _failed_call(uow, actor, grant, fmt, description, exc)
         raise
     receipt = _record_call(uow, actor, grant, fmt, description, body, result.fields, result.rows)
-    uow.commit()
     return Delivered(body, MEDIA_TYPES[fmt], receipt, result.rows, result.version,
                      list(result.next_after) if result.next_after is not None else None)
 
@@ -646,7 +647,6 @@ def download_grant(uow: UnitOfWork, actor: Actor, grant_id: int, *, fmt: str = "
         _failed_call(uow, actor, grant, "download", description, exc)
         raise
     receipt = _record_call(uow, actor, grant, "download", description, body, fields, rows)
-    uow.commit()
     return Delivered(body, MEDIA_TYPES[fmt], receipt, rows, version, None)
 
 
@@ -658,28 +658,36 @@ def _describe(actor: Actor, grant: Grant, channel: str, request: dict[str, Any] 
 
 def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, description: dict[str, Any],
                  body: bytes, fields: list[str], rows: int) -> receipts.Receipt:
-    """Log the call, sign its receipt and count it against the quotas, in a transaction that starts by writing.
+    """Sign the receipt, then log the call, count it against the quotas and commit in a transaction that starts
+    by writing.
 
-    The read snapshot is ended first: SQLite cannot turn a reader into a writer once another connection has
-    committed, so under concurrent readers the write must come first (it then waits its turn).
+    The read snapshot is ended first (its events stay pending for the commit below): SQLite cannot turn a reader into a writer once another connection has
+    committed, so the write must come first. Threads of this process queue on a lock instead of SQLite's
+    sleeping busy handler, which would leave the database idle between retries; only the writes are inside it.
     """
     grant_id, consumer, purpose = grant.id, grant.consumer_department_id, grant.purpose
-    uow.session.rollback()
-    req_hash = receipts.request_hash(description)
-    call = ExchangeCall(grant_id=grant_id, consumer_department_id=consumer, user_id=actor.user_id, purpose=purpose,
-                        channel=channel, fields=list(fields), rows=rows, bytes=len(body), status=200,
-                        request_hash=req_hash)
-    uow.add(call)
-    uow.session.flush()
     fingerprint, private = _receipt_key(uow)
-    receipt = receipts.sign(private, fingerprint, call_id=call.id, grant_id=grant_id,
-                            req_hash=req_hash, body=body, time=utcnow().isoformat(timespec="microseconds"))
-    call.response_hash, call.signature, call.key_fingerprint = receipt.response_hash, receipt.signature, receipt.key
-    uow.session.execute(update(Grant).where(Grant.id == grant_id)
-                        .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows))
-    uow.emit(actor, DataDelivered(grant_id=grant_id, call_id=call.id, channel=channel, rows=rows, bytes=len(body),
-                                  response_hash=receipt.response_hash))
-    return receipt
+    req_hash = receipts.request_hash(description)
+    signed = receipts.sign(private, fingerprint, call_id=0, grant_id=grant_id, req_hash=req_hash, body=body,
+                           time=utcnow().isoformat(timespec="microseconds"))
+    uow.session.commit()  # ends the read snapshot, keeping keys the read created on first use
+    with _evidence_lock:
+        call = ExchangeCall(grant_id=grant_id, consumer_department_id=consumer, user_id=actor.user_id,
+                            purpose=purpose, channel=channel, fields=list(fields), rows=rows, bytes=len(body),
+                            status=200, request_hash=req_hash, response_hash=signed.response_hash,
+                            signature=signed.signature, key_fingerprint=fingerprint,
+                            created_at=datetime.fromisoformat(signed.time))
+        uow.add(call)
+        uow.session.flush()
+        uow.session.execute(update(Grant).where(Grant.id == grant_id)
+                            .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows))
+        uow.emit(actor, DataDelivered(grant_id=grant_id, call_id=call.id, channel=channel, rows=rows,
+                                      bytes=len(body), response_hash=signed.response_hash))
+        uow.commit()
+    return dataclasses.replace(signed, call_id=call.id)
+
+
+_evidence_lock = threading.Lock()
 
 
 _SIGNER_TTL_S = 60.0
@@ -862,7 +870,6 @@ def changes_since(uow: UnitOfWork, actor: Actor, grant_id: int, since: int, *,
         raise
     receipt = _record_call(uow, actor, grant, channel, description, body, list(changed.column_names),
                            changed.num_rows)
-    uow.commit()
     return Delivered(body, MEDIA_TYPES["json"], receipt, changed.num_rows, current, None)
 
 
