@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
-from huiju.errors import Forbidden, Invalid, Unauthenticated
+from huiju.errors import Conflict, Forbidden, Invalid
 from huiju.share import receipts, service
 from huiju.share.models import ExchangeCall
 from tests.share.test_share_requests import ask, step
@@ -129,3 +129,18 @@ def _public_key(storage) -> str:
     with storage.uow() as uow:
         [key] = service.receipt_public_keys(uow)
         return key["public_key_hex"]
+
+
+def test_renew_within_limits_and_only_the_provider_manages(storage, people, shared):
+    grant = granted(storage, people, shared)
+    with storage.uow() as uow, pytest.raises(Forbidden):
+        service.renew_grant(uow, people["rs_steward"], grant.id, days=30)
+    with storage.uow() as uow, pytest.raises(Invalid):
+        service.renew_grant(uow, people["ga_steward"], grant.id, days=10_000)
+    with storage.uow() as uow:
+        renewed = service.renew_grant(uow, people["ga_steward"], grant.id, days=30, reason="延长核验期")
+        assert 29 <= (renewed.expires_at - renewed.created_at).days <= 30
+    with storage.uow() as uow:
+        service.revoke_grant(uow, people["ga_steward"], grant.id, reason="停止")
+    with storage.uow() as uow, pytest.raises(Conflict):
+        service.renew_grant(uow, people["ga_steward"], grant.id, days=30)
