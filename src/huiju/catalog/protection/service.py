@@ -76,11 +76,6 @@ def dataset_label(ds: Dataset) -> Label | None:
     return combine(labels, override)
 
 
-def dataset_for(uow: UnitOfWork, actor: Actor, key: str) -> Dataset:
-    """The dataset, if the actor may see it (dataset_by_key requires catalog.dataset.view)."""
-    return catalog_service.dataset_by_key(uow, actor, key)
-
-
 def _check_mask(mask: str | None) -> str | None:
     if mask is not None and mask not in MASKS:
         raise Invalid("Unknown mask %(name)s", name=mask)
@@ -90,7 +85,7 @@ def _check_mask(mask: str | None) -> str | None:
 def label_column(uow: UnitOfWork, actor: Actor, key: str, column: str, *, level: str, sensitive_pi: bool,
                  categories: Sequence[str] = (), mask: str | None = None, kind: str | None = None) -> Dataset:
     """Confirm or change a column's label (level, sensitive PI flag, categories, masking policy)."""
-    ds = dataset_for(uow, actor, key)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
     require(actor, LABEL_MANAGE, department_id=ds.department_id)
     _known_column(ds, column)
     for name in categories:
@@ -113,7 +108,7 @@ def label_column(uow: UnitOfWork, actor: Actor, key: str, column: str, *, level:
 
 def set_mask_policy(uow: UnitOfWork, actor: Actor, key: str, column: str, mask: str | None) -> Dataset:
     """The mask a column gets when it leaves its department (None: back to its kind's default)."""
-    ds = dataset_for(uow, actor, key)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
     require(actor, LABEL_MANAGE, department_id=ds.department_id)
     entry = dict((ds.labels or {}).get(column) or {})
     if not entry:
@@ -129,7 +124,7 @@ def set_mask_policy(uow: UnitOfWork, actor: Actor, key: str, column: str, mask: 
 
 def confirm_labels(uow: UnitOfWork, actor: Actor, key: str) -> list[str]:
     """Confirm every proposed label of a dataset as it stands; returns the columns confirmed."""
-    ds = dataset_for(uow, actor, key)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
     require(actor, LABEL_MANAGE, department_id=ds.department_id)
     labels = {c: dict(v) for c, v in (ds.labels or {}).items()}
     confirmed = sorted(c for c, v in labels.items() if not v.get("confirmed"))
@@ -148,7 +143,7 @@ def record_exception(uow: UnitOfWork, actor: Actor, key: str, *, level: str | No
     就高从严 is the rule; an exception (for example aggregated or de-identified data, GB/T 43697 附录I) is
     an operator's decision, kept with who made it, when and why, shown wherever the label is shown.
     """
-    ds = dataset_for(uow, actor, key)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
     require(actor, LEVEL_EXCEPTION)
     if not reason.strip():
         raise Invalid("An exception to the data level needs a reason")
@@ -224,7 +219,7 @@ def inherited_labels(sources: Mapping[str, Sequence[tuple[Mapping[str, Any], str
 def inherit_labels(uow: UnitOfWork, actor: Actor, key: str,
                    sources: Mapping[str, Sequence[tuple[str, str]]], *, commit: bool = True) -> Dataset:
     """Label a derived dataset's columns from its inputs (``column -> [(input dataset, input column)]``)."""
-    ds = dataset_for(uow, actor, key)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
     require(actor, DATASET_MANAGE, department_id=ds.department_id)
     cache: dict[str, Mapping[str, Any]] = {}
 
@@ -273,7 +268,7 @@ def levels_overview(uow: UnitOfWork, actor: Actor) -> list[LevelContents]:
 
 def dataset_labels(uow: UnitOfWork, actor: Actor, key: str) -> tuple[Dataset, Label | None]:
     """A dataset with its effective label, for the label page."""
-    ds = dataset_for(uow, actor, key)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
     return ds, dataset_label(ds)
 
 
@@ -285,7 +280,7 @@ def may_open_dataset(uow: UnitOfWork, actor: Actor, key: str, *, masks: Mapping[
     (``masks``: field -> mask name, anything but MASK_NONE counts). The open-data context calls this before
     a dataset or an open version is published.
     """
-    ds = dataset_for(uow, actor, key)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
     label = dataset_label(ds)
     if label is not None and OPEN_RULES[label.level] is OpenRule.NEVER:
         raise Forbidden("%(key)s is %(level)s: core and important data can never be opened", key=key,
@@ -313,7 +308,7 @@ def reencrypt_dataset(uow: UnitOfWork, actor: Actor, key: str, *, rotate: bool =
     readable, so earlier versions still decrypt). Also applies label changes made since the last version.
     Every decrypted value is checked against its stored lookup token first, so tampering stops the job.
     """
-    ds = dataset_for(uow, actor, key)
+    ds = catalog_service.dataset_by_key(uow, actor, key)
     require(actor, DATASET_MANAGE, department_id=ds.department_id)
     require(actor, KEYS_ROTATE)
     current = catalog_service.current_version(uow, actor, key)
