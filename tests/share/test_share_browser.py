@@ -39,7 +39,9 @@ def login(page, url, username):  # noqa: F811
 
 def test_request_approve_read_revoke_in_the_browser(live_url, page, shared):  # noqa: F811
     login(page, live_url, "rs_user")
-    page.goto(f"{live_url}/share/apply/{shared.conditional}")
+    page.goto(f"{live_url}/catalog/entries/{shared.conditional}")
+    page.click("[data-testid=apply-to-use]")
+    page.wait_for_url(f"**/share/apply/{shared.conditional}")
     assert "常住人口基本信息" in page.text_content("[data-testid=apply-title]")
     page.uncheck("input[name=fields][value=手机号]")
     page.uncheck("input[name=fields][value=备注]")

@@ -168,17 +168,25 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _text_match(session: Session, words: list[str]) -> tuple[Any, ColumnElement[Any]]:
-    """A FROM clause restricted to matching entries, and the rank to sort by (smaller is better)."""
+def _text_match(session: Session, words: list[str]) -> tuple[ColumnElement[bool], Any]:
+    """The condition selecting matching entries, and a FROM clause with their rank when sorting by relevance.
+
+    The condition is ``id IN (ids from the full-text index)``, so counts and facets read only the narrow
+    covering index ``ix_catalog_entries_facets``, never the wide rows; the rank (smaller is better) is
+    joined only for the one page that is sorted by it."""
     if _dialect(session) == "sqlite":
-        fts = (text("SELECT rowid AS entry_id, bm25(catalog_fts) AS rank FROM catalog_fts "
-                    "WHERE catalog_fts MATCH :q").bindparams(q=fts5_query(words))
-               .columns(entry_id=Integer, rank=Float).subquery("fts"))
-        joined = CatalogEntry.__table__.join(fts, fts.c.entry_id == CatalogEntry.id)
-        return joined, fts.c.rank
+        expression = fts5_query(words)
+        ids = select(literal_column("rowid")).select_from(text("catalog_fts")).where(
+            text("catalog_fts MATCH :q").bindparams(q=expression))
+        ranked = (text("SELECT rowid AS entry_id, bm25(catalog_fts) AS rank FROM catalog_fts "
+                       "WHERE catalog_fts MATCH :q").bindparams(q=expression)
+                  .columns(entry_id=Integer, rank=Float).subquery("fts"))
+        # "+id": keeps SQLite from fetching each matching row by its key (the wide row) instead of
+        # checking the ids while it scans the covering index
+        return literal_column("+catalog_entries.id").in_(ids), (ranked, ranked.c.rank)
     vector = func.to_tsvector(literal_column("'simple'::regconfig"), CatalogEntry.search_text)
     query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(words))
-    return CatalogEntry.__table__, (vector.op("@@")(query), -func.ts_rank(vector, query))  # type: ignore[return-value]
+    return vector.op("@@")(query), (None, -func.ts_rank(vector, query))
 
 
 def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", filters: dict[str, str] | None = None,
@@ -192,30 +200,26 @@ def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", fi
         raise Invalid("Unknown sort order %(sort)s", sort=sort)
     page, per_page = max(1, page), min(max(1, per_page), 100)
     words = query_words(q) if q.strip() else []
-    source: Any = CatalogEntry.__table__
-    rank: ColumnElement[Any] | None = None
     conditions: list[ColumnElement[bool]] = [visibility]
+    ranked: Any = None
+    rank: Any = None
     if words:
-        source, matched = _text_match(session, words)
-        if isinstance(matched, tuple):
-            conditions.append(matched[0])
-            rank = matched[1]
-        else:
-            rank = matched
+        matched, (ranked, rank) = _text_match(session, words)
+        conditions.append(matched)
 
     def filtered(skip: str | None = None) -> list[ColumnElement[bool]]:
         out = list(conditions)
         for name, value in filters.items():
-            if name == skip:
-                continue
-            column = CatalogEntry.state if name == "state" else FACETS[name]
-            out.append(column == (int(value) if name == "department" and str(value).isdigit() else value))
+            if name != skip:
+                column = CatalogEntry.state if name == "state" else FACETS[name]
+                out.append(column == (int(value) if name == "department" and str(value).isdigit() else value))
         return out
 
     where = and_(*filtered())
-    total = session.scalar(select(func.count()).select_from(source).where(where)) or 0
-    order: list[Any]
+    query: Select[Any] = select(CatalogEntry).where(where)
     if sort == "relevance" and rank is not None:
+        if ranked is not None:
+            query = query.join(ranked, ranked.c.entry_id == CatalogEntry.id)
         order = [rank, CatalogEntry.id.desc()]
     elif sort == "name":
         order = [CatalogEntry.name, CatalogEntry.id]
@@ -223,26 +227,24 @@ def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", fi
         order = [CatalogEntry.usage_count.desc(), CatalogEntry.id.desc()]
     else:
         order = [CatalogEntry.updated_at.desc(), CatalogEntry.id.desc()]
-    query: Select[Any] = (select(CatalogEntry).select_from(source).where(where).order_by(*order)
-                          .limit(per_page).offset((page - 1) * per_page))
-    entries = list(session.scalars(query))
+    entries = list(session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
+    total = session.scalar(select(func.count()).select_from(CatalogEntry).where(where)) or 0
     result = SearchPage(entries=entries, total=total, page=page, per_page=per_page, q=q, sort=sort, filters=filters)
     if with_facets:
         for name, column in FACETS.items():
-            result.facets[name] = _facet(session, source, and_(*filtered(skip=name)), name, column,
-                                         filters.get(name))
+            result.facets[name] = _facet(session, and_(*filtered(skip=name)), name, column, filters.get(name))
     return result
 
 
-def _facet(session: Session, source: Any, where: ColumnElement[bool], name: str, column: Any,
+def _facet(session: Session, where: ColumnElement[bool], name: str, column: Any,
            selected: str | None) -> list[FacetValue]:
     """Counts per value of one facet, under every other filter (so a choice can be widened again)."""
     if name == "department":
-        rows = session.execute(select(column, func.min(CatalogEntry.provider_name), func.count())
-                               .select_from(source).where(where).group_by(column)).all()
+        rows = session.execute(select(column, CatalogEntry.provider_name, func.count()).where(where)
+                               .group_by(column, CatalogEntry.provider_name)).all()
         values = [FacetValue(str(v), label, n, str(v) == str(selected)) for v, label, n in rows]
     else:
-        rows = session.execute(select(column, func.count()).select_from(source).where(where)
-                               .where(column.is_not(None)).group_by(column)).all()
+        rows = session.execute(select(column, func.count()).where(where, column.is_not(None))
+                               .group_by(column)).all()
         values = [FacetValue(v, vocab.label(FACET_CHOICES[name], v), n, v == selected) for v, n in rows]
     return sorted(values, key=lambda f: (-f.count, f.label))
