@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+
+from huiju.storage import parquet_bytes
 
 
 def _json_default(value: Any) -> Any:
@@ -30,11 +31,10 @@ def encode(table: pa.Table, fmt: str, *, grant: int, dataset: str, version: int,
 
 
 def encode_table(table: pa.Table, fmt: str) -> bytes:
+    if fmt != "csv":
+        return parquet_bytes.encode(table)
     buf = io.BytesIO()
-    if fmt == "csv":
-        pacsv.write_csv(table, buf)
-    else:
-        pq.write_table(table, buf, compression="zstd")
+    pacsv.write_csv(table, buf)
     return buf.getvalue()
 
 
@@ -48,7 +48,7 @@ def encode_stream(batches: Iterable[pa.RecordBatch], fmt: str, *, max_rows: int 
             batch = batch.slice(0, max(0, max_rows - rows))
         if writer is None:
             writer = pacsv.CSVWriter(buf, batch.schema) if fmt == "csv" else \
-                pq.ParquetWriter(buf, batch.schema, compression="zstd")
+                parquet_bytes.writer(buf, batch.schema)
         if batch.num_rows:
             writer.write_batch(batch)
             rows += batch.num_rows
@@ -62,7 +62,7 @@ def encode_stream(batches: Iterable[pa.RecordBatch], fmt: str, *, max_rows: int 
 def text_of(content: bytes, filename: str = "") -> str:
     """All text of a delivered file (Parquet values joined, else the decoded bytes), for tracing a leak."""
     if content[:4] == b"PAR1" or filename.endswith(".parquet"):
-        table = pq.read_table(io.BytesIO(content))
+        table = parquet_bytes.decode(content)
         return "\n".join(str(v) for col in table.columns for v in col.to_pylist() if v is not None)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
