@@ -37,6 +37,17 @@ def test_ciphertext_hides_the_text_and_batches_never_share_a_nonce():
     assert lc.encrypt_array(pa.array(["a"]), KEY)[1][0].as_py() != nonces[0].as_py()
 
 
+def test_the_provider_counter_mode_agrees_with_openssl():
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    block = bytes(range(100, 116))
+    data = os.urandom(1000)
+    expected = Cipher(algorithms.SM4(KEY), modes.CTR(block)).encryptor().update(data)
+    assert get_provider().sm4_ctr(KEY, block, data) == expected
+    carry = bytes(12) + b"\xff\xff\xff\xff"  # the counter carries into the nonce bytes like OpenSSL's
+    assert get_provider().sm4_ctr(KEY, carry, data) == Cipher(algorithms.SM4(KEY), modes.CTR(carry)).encryptor().update(data)
+
+
 def test_counter_mode_matches_the_provider_per_value():
     ct, nonces, starts = lc.encrypt_array(pa.array(["ab", "身份证号码"]), KEY)
     second = get_provider().sm4_ctr(KEY, nonces[1].as_py() + bytes(4), bytes(starts[1].as_py()) + ct[1].as_py())
