@@ -67,19 +67,23 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
 
     from huiju.auth.api import router as auth_router
     from huiju.catalog.api import router as catalog_router
-    from huiju.catalog.protection.pages import router as protection_pages
     from huiju.catalog.pages import router as catalog_pages
+    from huiju.catalog.protection.pages import router as protection_pages
     from huiju.ingest.api import router as ingest_router
     from huiju.ingest.pages import router as ingest_pages
     from huiju.security.api import router as security_router
+    from huiju.share.api import router as share_router
+    from huiju.share.pages import router as share_pages
     from huiju.web.pages import router as pages_router
 
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(security_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(ingest_router, prefix="/api/v1")
+    app.include_router(share_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(ingest_pages)
+    app.include_router(share_pages)
     app.include_router(protection_pages)
     app.include_router(catalog_pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")

@@ -180,6 +180,7 @@ def _register_contexts() -> None:
     from huiju.ingest.authority.cli import register as register_authority
     from huiju.ingest.cli import register as register_ingest
     from huiju.security.cli import register as register_security
+    from huiju.share.cli import register as register_share
 
     def storage_for(ctx: typer.Context):
         return open_storage(settings_from(ctx))
@@ -190,6 +191,7 @@ def _register_contexts() -> None:
     register_protection(app, storage_for, console)
     register_ingest(app, storage_for, console)
     register_authority(app, storage_for, console)
+    register_share(app, storage_for, console)
 
 
 _register_contexts()

@@ -47,6 +47,23 @@ class Settings(BaseSettings):
     source_roots: str = Field(default="", description="Folders that file and SQLite-file sources may read "
                                                       "(separated by the path separator); empty = home/sources.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
+    share_reply_days: int = Field(default=10, ge=1, description="Working days a providing department has to answer a "
+                                  "conditional share request (国发〔2016〕51号).")
+    share_reply_days_by_region: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-jurisdiction reply limits: GB/T 2260 region-code prefix of the providing department -> days.")
+    share_compliance_review: bool = Field(default=False, description="Conditional requests pass the operator's "
+                                          "compliance review before the provider sees them.")
+    share_compliance_days: int = Field(default=2, ge=1, description="Working days for the operator's compliance review.")
+    share_reminder_days: int = Field(default=2, ge=0, description="Remind the reviewer this many working days before "
+                                     "the deadline.")
+    share_calendar_fallback: str = Field(default="weekends", description="For a year the holiday schedule does not "
+                                         "know: weekends (count Monday-Friday) or refuse.")
+    share_extra_holidays: list[str] = Field(default_factory=list, description="Extra non-working dates (YYYY-MM-DD).")
+    share_extra_workdays: list[str] = Field(default_factory=list, description="Extra working dates (调休, YYYY-MM-DD).")
+    share_grant_days: int = Field(default=365, ge=1, description="Longest lifetime of a share grant, in days.")
+    share_page_max: int = Field(default=10000, ge=1, description="Most rows one share API page may return.")
+    share_webhook_retries: int = Field(default=5, ge=0, description="Attempts after the first for a subscription push.")
     master_key: str = Field(
         default="", repr=False,
         description="Master key wrapping every data and signing key: 64 hex digits (32 bytes); "

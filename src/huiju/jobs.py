@@ -1,7 +1,8 @@
 """The job runner: worker threads inside `huiju serve` (``HUIJU_WORKERS``) and `huiju worker` processes.
 
 Each tick a worker marks jobs whose process died ``interrupted``, queues the sources whose cron time has
-come, then claims one due job and runs it. Everything it does goes through ``ingest.service`` as the
+come, runs the share context's periodic work (deadline reminders and escalations, subscription pushes; at
+most once per poll interval), then claims one due job and runs it. Everything it does goes through ``ingest.service`` as the
 system actor ``worker``; claiming is safe with any number of workers in any number of processes
 (see ``claim_job``). The queue lives in the metadata database, so nothing else needs to run.
 """
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
 from huiju.auth.roles import Actor
 from huiju.errors import HuijuError
 from huiju.ingest import service as ingest_service
+from huiju.share import service as share_service
 from huiju.storage.uow import Storage
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ class Worker:
         self.name = name
         self.stop = stop or threading.Event()
         self.progress = progress
+        self._periodic_at: float | None = None
 
     def tick(self, *, now: datetime | None = None) -> int | None:
         """Sweep stale jobs, queue due sources, then claim and run one job; returns its id, or None if idle."""
@@ -39,12 +43,26 @@ class Worker:
             ingest_service.mark_interrupted_jobs(uow, WORKER_ACTOR, now=now)
         with self.storage.uow() as uow:
             ingest_service.enqueue_due_sources(uow, WORKER_ACTOR, now=now)
+        self.periodic(now=now)
         with self.storage.uow() as uow:
             job = ingest_service.claim_job(uow, WORKER_ACTOR, name, now=now)
         if job is None:
             return None
         self.run_claimed(job.id)
         return job.id
+
+    def periodic(self, *, now: datetime | None = None, force: bool = False) -> None:
+        """Share deadlines (reminders, escalation) and subscription pushes, at most once per poll interval."""
+        interval = self.storage.settings.job_poll_seconds
+        if not force and self._periodic_at is not None and time.monotonic() - self._periodic_at < interval:
+            return
+        self._periodic_at = time.monotonic()
+        for work in (share_service.check_deadlines, share_service.push_subscriptions):
+            try:
+                with self.storage.uow() as uow:
+                    work(uow, WORKER_ACTOR, now)
+            except Exception:  # one failing chore must not stop ingest jobs; it is tried again next interval
+                log.exception("periodic %s failed", work.__name__)
 
     def run_claimed(self, job_id: int) -> None:
         """Run a job this worker claimed; an unexpected error fails the job rather than the worker."""

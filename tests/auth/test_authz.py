@@ -21,6 +21,7 @@ from huiju.errors import Forbidden, Unauthenticated
 from huiju.catalog import permissions as C
 from huiju.ingest import permissions as I
 from huiju.security import permissions as S
+from huiju.share import permissions as SH
 
 GA, RS = 1, 2
 
@@ -56,13 +57,6 @@ MATRIX = [
     (C.DATASET_VIEW, RS, None, {"op"}),
     (C.DATASET_MANAGE, GA, None, {"op", "ga_steward"}),
     (C.DATASET_MANAGE, RS, None, {"op"}),
-    (C.DATA_READ, GA, None, {"op", "ga_steward", "ga_user"}),
-    (C.DATA_READ, RS, None, {"op"}),
-    (C.DATA_READ_GRANTED, None, None, {"op", "ga_steward", "ga_user", "public"}),
-    (C.LABEL_MANAGE, GA, None, {"op", "ga_steward"}),
-    (C.LABEL_MANAGE, RS, None, {"op"}),
-    (C.LEVEL_EXCEPTION, None, None, {"op"}),
-    (C.LABEL_VIEW, None, None, {"op"}),
     (C.ENTRY_BROWSE, None, None, {"op", "ga_steward", "ga_user", "public"}),
     (C.ENTRY_VIEW, GA, None, {"op", "ga_steward", "ga_user"}),
     (C.ENTRY_VIEW, RS, None, {"op"}),
@@ -70,6 +64,13 @@ MATRIX = [
     (C.ENTRY_MANAGE, RS, None, {"op"}),
     (C.ENTRY_REVIEW, None, None, {"op"}),
     (C.HARVEST_MANAGE, None, None, {"op"}),
+    (C.DATA_READ, GA, None, {"op", "ga_steward", "ga_user"}),
+    (C.DATA_READ, RS, None, {"op"}),
+    (C.DATA_READ_GRANTED, None, None, {"op", "ga_steward", "ga_user", "public"}),
+    (C.LABEL_MANAGE, GA, None, {"op", "ga_steward"}),
+    (C.LABEL_MANAGE, RS, None, {"op"}),
+    (C.LEVEL_EXCEPTION, None, None, {"op"}),
+    (C.LABEL_VIEW, None, None, {"op"}),
     (I.INGEST_RUN, GA, None, {"op", "ga_steward"}),
     (I.INGEST_RUN, RS, None, {"op"}),
     (I.INGEST_VIEW, GA, None, {"op", "ga_steward"}),
@@ -94,6 +95,28 @@ MATRIX = [
     (S.AUDIT_EXPORT, None, None, {"op"}),
     (S.KEYS_VIEW, None, None, {"op"}),
     (S.KEYS_ROTATE, None, None, {"op"}),
+    (SH.REQUEST_CREATE, GA, None, {"op", "ga_steward", "ga_user"}),
+    (SH.REQUEST_CREATE, RS, None, {"op"}),
+    (SH.REQUEST_VIEW, GA, None, {"op", "ga_steward", "ga_user"}),
+    (SH.REQUEST_VIEW, RS, None, {"op"}),
+    (SH.REQUEST_REVIEW, GA, None, {"op", "ga_steward"}),
+    (SH.REQUEST_REVIEW, RS, None, {"op"}),
+    (SH.REQUEST_RULE, None, None, {"op"}),
+    (SH.DEADLINE_CHECK, None, None, {"op"}),
+    (SH.OVERVIEW, None, None, {"op"}),
+    (SH.GRANT_VIEW, GA, None, {"op", "ga_steward", "ga_user"}),
+    (SH.GRANT_VIEW, RS, None, {"op"}),
+    (SH.GRANT_MANAGE, GA, None, {"op", "ga_steward"}),
+    (SH.GRANT_MANAGE, RS, None, {"op"}),
+    (SH.GRANT_TOKEN, GA, None, {"op", "ga_steward", "ga_user"}),
+    (SH.GRANT_TOKEN, RS, None, {"op"}),
+    (SH.DATA_READ, GA, None, {"op", "ga_steward", "ga_user"}),
+    (SH.DATA_READ, RS, None, {"op"}),
+    (SH.OBJECTION_REPORT, GA, None, {"op", "ga_steward", "ga_user"}),
+    (SH.OBJECTION_REPORT, RS, None, {"op"}),
+    (SH.OBJECTION_RESOLVE, GA, None, {"op", "ga_steward"}),
+    (SH.OBJECTION_RESOLVE, RS, None, {"op"}),
+    (SH.TRACE, None, None, {"op"}),
 ]
 ACTORS = {"op": OP, "ga_steward": GA_STEWARD, "ga_user": GA_USER, "public": PUBLIC, "anon": ANON}
 

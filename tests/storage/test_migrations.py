@@ -30,6 +30,7 @@ def test_upgrade_matches_models_and_downgrades(empty_url):
     import huiju.ingest.authority.models  # noqa: F401
     import huiju.ingest.models  # noqa: F401
     import huiju.security.models  # noqa: F401
+    import huiju.share.models  # noqa: F401
     import huiju.storage.lake.models  # noqa: F401
 
     upgrade(empty_url)

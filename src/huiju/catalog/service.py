@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, require, visible
 from huiju.auth.roles import Actor
-from huiju.catalog import encryption as _encryption  # noqa: F401  (registers the stage hook)
 from huiju.catalog import codes, dcat, excel, harvest, lifecycle, lineage, metadata, search, vocab
+from huiju.catalog import encryption as _encryption  # noqa: F401  (registers the stage hook)
 from huiju.catalog.events import (
     CatalogHarvested,
     DatasetMounted,

@@ -44,7 +44,8 @@ MASTER_KEY_BYTES = 32
 DATA_KEY_BYTES = 16  # an SM4 key
 MASTER_KEY_FILE = "master.key"
 AUDIT_SIGNING = "audit-signing"
-SIGNING_PURPOSES = frozenset({AUDIT_SIGNING})
+SHARE_RECEIPT = "share-receipt"  # signs the exchange receipts of the share context
+SIGNING_PURPOSES = frozenset({AUDIT_SIGNING, SHARE_RECEIPT})
 
 _KEK_LABEL = b"huiju-kek|sm4-gcm|v1"
 _PURPOSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$")
