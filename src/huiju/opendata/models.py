@@ -41,8 +41,9 @@ class OpenDataset(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)  # CKAN package name (lowercase, -_)
     title: Mapped[str] = mapped_column(String(200))
     notes: Mapped[str] = mapped_column(Text, default="")
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), unique=True)
-    entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # catalog_entries.id
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entries.id"), unique=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)  # the mounted source dataset
+    open_key: Mapped[str] = mapped_column(String(200), unique=True)  # the derived dataset holding open versions
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     open_class: Mapped[str] = mapped_column(String(16), index=True)
     status: Mapped[str] = mapped_column(String(16), default=OpenStatus.PROPOSED)

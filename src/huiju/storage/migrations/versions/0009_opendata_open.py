@@ -1,7 +1,7 @@
 """开放: open datasets (CKAN packages) and open versions (CKAN resources)
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-05
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
@@ -21,8 +21,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('dataset_id', sa.Integer(), nullable=False),
-    sa.Column('entry_id', sa.Integer(), nullable=True),
+    sa.Column('open_key', sa.String(length=200), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('open_class', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -43,14 +44,16 @@ def upgrade() -> None:
     sa.Column('metadata_modified', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_open_datasets_dataset_id_datasets')),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_open_datasets_department_id_departments')),
+    sa.ForeignKeyConstraint(['entry_id'], ['catalog_entries.id'], name=op.f('fk_open_datasets_entry_id_catalog_entries')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_open_datasets')),
-    sa.UniqueConstraint('dataset_id', name=op.f('uq_open_datasets_dataset_id')),
+    sa.UniqueConstraint('entry_id', name=op.f('uq_open_datasets_entry_id')),
     sa.UniqueConstraint('name', name=op.f('uq_open_datasets_name')),
+    sa.UniqueConstraint('open_key', name=op.f('uq_open_datasets_open_key')),
     sa.UniqueConstraint('uid', name=op.f('uq_open_datasets_uid'))
     )
     with op.batch_alter_table('open_datasets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_open_datasets_dataset_id'), ['dataset_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_open_datasets_department_id'), ['department_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_open_datasets_entry_id'), ['entry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_open_datasets_open_class'), ['open_class'], unique=False)
         batch_op.create_index('ix_open_datasets_status_modified', ['status', 'metadata_modified'], unique=False)
 
@@ -86,7 +89,7 @@ def downgrade() -> None:
     with op.batch_alter_table('open_datasets', schema=None) as batch_op:
         batch_op.drop_index('ix_open_datasets_status_modified')
         batch_op.drop_index(batch_op.f('ix_open_datasets_open_class'))
-        batch_op.drop_index(batch_op.f('ix_open_datasets_entry_id'))
         batch_op.drop_index(batch_op.f('ix_open_datasets_department_id'))
+        batch_op.drop_index(batch_op.f('ix_open_datasets_dataset_id'))
 
     op.drop_table('open_datasets')
