@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, require, visible
 from huiju.auth.roles import Actor
+from huiju.catalog import encryption as _encryption  # noqa: F401  (registers the stage hook)
 from huiju.catalog import codes, lifecycle, metadata, search, vocab
 from huiju.catalog.events import (
     DatasetMounted,
