@@ -305,8 +305,25 @@ def search(path: Path, query: Query, *, limit: int, offset: int, total: int | No
     if not count:
         total = -1
     elif total is None:
-        counted = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM records{where} LIMIT ?)",
-                               [*query.params, count_cap + 1]).fetchone()[0]
+        key = (str(path), where, repr(query.params), count_cap)
+        counted = _counts.get(key)
+        if counted is None:
+            counted = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM records{where} LIMIT ?)",
+                                   [*query.params, count_cap + 1]).fetchone()[0]
+            _remember_count(key, counted)
         estimated = counted > count_cap
         total = count_cap if estimated else counted
     return Page(rows, cols, total, estimated, last_id)
+
+
+# A published index never changes, so the number of rows matching a filter never does either.
+_COUNTS_KEPT = 10_000
+_counts: dict[tuple[str, str, str, int], int] = {}
+_counts_lock = threading.Lock()
+
+
+def _remember_count(key: tuple[str, str, str, int], value: int) -> None:
+    with _counts_lock:
+        if len(_counts) >= _COUNTS_KEPT:
+            _counts.pop(next(iter(_counts)))
+        _counts[key] = value
