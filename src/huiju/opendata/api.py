@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from huiju.auth import service as auth_service
 from huiju.auth.roles import Actor
-from huiju.errors import HuijuError, NotFound
+from huiju.errors import HuijuError
 from huiju.i18n import gettext
 from huiju.opendata import ckan, service
 from huiju.opendata.ratelimit import RateLimiter
@@ -175,9 +175,9 @@ def dump(resource_id: str, request: Request, format: str = "csv") -> Response:  
     try:
         resource = service.served_resource(uow, resource_id)
         stream = service.open_rows(uow, resource, purpose=f"download {resource_id}")
-    except NotFound:
+    except HuijuError as e:
         uow.__exit__(None, None, None)
-        return JSONResponse({"error": gettext("Resource not found")}, status_code=404)
+        return JSONResponse({"error": e.localized()}, status_code=e.status)
 
     def body() -> Iterator[bytes]:
         try:

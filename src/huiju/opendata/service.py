@@ -407,6 +407,7 @@ class ServedResource:
     row_count: int
     open_key: str
     number: int
+    open_class: str
 
 
 _CACHE_SECONDS = 5.0
@@ -425,7 +426,7 @@ def served_resource(uow: UnitOfWork, resource_id: str) -> ServedResource:
     now = time.monotonic()
     hit = _cache.get(resource_id)
     if hit is not None and hit[0] > now:
-        return hit[1]
+        return _unconditional(hit[1])
     row = uow.session.execute(select(OpenVersion, OpenDataset).join(
         OpenDataset, OpenDataset.id == OpenVersion.open_dataset_id).where(
         OpenVersion.uid == resource_id, OpenDataset.status == OpenStatus.PUBLISHED)).first()
@@ -435,9 +436,18 @@ def served_resource(uow: UnitOfWork, resource_id: str) -> ServedResource:
     if ov.serving_path is None:
         raise NotFound("Resource %(id)s not found", id=resource_id)
     path = serving.served_file(uow.lake, ov.serving_path)
-    served = ServedResource(ov.uid, od.id, od.uid, path, list(ov.fields), ov.row_count, od.open_key, ov.number)
+    served = ServedResource(ov.uid, od.id, od.uid, path, list(ov.fields), ov.row_count, od.open_key, ov.number,
+                            od.open_class)
     with _cache_lock:
         _cache[resource_id] = (now + _CACHE_SECONDS, served)
+    return _unconditional(served)
+
+
+def _unconditional(served: ServedResource) -> ServedResource:
+    """有条件开放 rows are not public: their metadata is listed, their rows need an approved application."""
+    if served.open_class != OpenClass.UNCONDITIONAL:
+        raise Forbidden("Conditionally open data is read with the key of an approved application; apply on the "
+                        "portal")
     return served
 
 
