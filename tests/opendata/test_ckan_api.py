@@ -188,7 +188,8 @@ def test_request_rules_and_envelope(client, opened):
     assert missing.json() == {"help": "http://testserver/api/3/action/help_show?name=package_show",
                               "success": False, "error": {"__type": "Not Found Error", "message": "Not found"}}
     form = client.post("/api/action/package_show", data={"id": opened.name})
-    assert form.json()["result"]["name"] == opened.name
+    assert form.json()["result"]["name"] == opened.name and form.headers["Cache-Control"] == "private, no-store"
+    assert client.get("/api/3/action/package_list").headers["Cache-Control"] == "public, max-age=60"
     jsonp = client.get("/api/3/action/package_show", params={"id": opened.name, "callback": "cb"})
     assert jsonp.text.startswith("cb({") and jsonp.text.endswith("});")
     listed = client.get("/api/3/action/package_search?facet.field=%5B%22organization%22%5D")

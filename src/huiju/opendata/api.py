@@ -156,7 +156,11 @@ async def action(name: str, request: Request) -> Response:
         log.exception("CKAN action %s failed", name)
         return _body(500, {"help": help_url, "success": False,
                            "error": {"__type": "Internal Server Error", "message": "Internal Server Error"}})
-    return _body(200, {"help": help_url, "success": True, "result": result}, callback)
+    response = _body(200, {"help": help_url, "success": True, "result": result}, callback)
+    # Anonymous GETs of published data may be cached briefly by browsers and proxies; keyed calls never.
+    response.headers["Cache-Control"] = "public, max-age=60" if key is None and request.method == "GET" \
+        else "private, no-store"
+    return response
 
 
 @router.get("/api/3", include_in_schema=False)
