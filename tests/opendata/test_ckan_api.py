@@ -38,6 +38,7 @@ def test_ckanapi_reads_packages_organizations_groups_and_tags(ck, opened, second
     assert ck.action.tag_list(query="就") == ["就业"]
     res = ck.action.resource_show(id=opened.resource_id)
     assert res["package_id"] == pkg["id"] and res["datastore_active"] is True and res["format"] == "CSV"
+    assert ck.action.resource_view_list(id=opened.resource_id, limit=0) == []  # what `ckanapi dump` asks
     assert ck.action.help_show(name="package_search").startswith("Search open datasets")
 
 

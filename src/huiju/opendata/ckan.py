@@ -607,6 +607,15 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def resource_view_list(ctx: Ctx, data: dict[str, Any]) -> list[Any]:
+    """Return a resource's views: huiju defines none (the portal page previews every resource); ckanapi dump asks."""
+    try:
+        service.published_version(ctx.uow, _ident(data))
+    except NotFound:
+        raise not_found("Not found: Resource was not found.") from None
+    return []
+
+
 def help_show(ctx: Ctx, data: dict[str, Any]) -> str:
     """Return the help text of an action."""
     name = _ident(data, "name")
@@ -619,7 +628,7 @@ def help_show(ctx: Ctx, data: dict[str, Any]) -> str:
 ACTIONS: dict[str, Callable[[Ctx, dict[str, Any]], Any]] = {
     fn.__name__: fn for fn in (status_show, package_search, package_show, package_list, organization_list,
                                organization_show, group_list, group_show, tag_list, resource_show, datastore_search,
-                               datastore_search_sql, help_show)
+                               datastore_search_sql, resource_view_list, help_show)
 }
 
 
