@@ -179,6 +179,7 @@ def _register_contexts() -> None:
     from huiju.catalog.protection.cli import register as register_protection
     from huiju.ingest.authority.cli import register as register_authority
     from huiju.ingest.cli import register as register_ingest
+    from huiju.opendata.cli import register as register_opendata
     from huiju.security.cli import register as register_security
     from huiju.share.cli import register as register_share
 
@@ -192,6 +193,7 @@ def _register_contexts() -> None:
     register_ingest(app, storage_for, console)
     register_authority(app, storage_for, console)
     register_share(app, storage_for, console)
+    register_opendata(app, storage_for, console)
 
 
 _register_contexts()

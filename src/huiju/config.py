@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     share_grant_days: int = Field(default=365, ge=1, description="Longest lifetime of a share grant, in days.")
     share_page_max: int = Field(default=10000, ge=1, description="Most rows one share API page may return.")
     share_webhook_retries: int = Field(default=5, ge=0, description="Attempts after the first for a subscription push.")
+    opendata_open_within_months: int = Field(
+        default=6, ge=1, description="Months after creation within which an openable catalog entry should be opened; "
+                                     "later ones are flagged on the operator's page.")
+    opendata_rate_per_ip: int = Field(default=600, ge=0,
+                                      description="Open-data API calls per minute from one IP address without a key "
+                                                  "(0 = unlimited).")
+    opendata_rate_per_key: int = Field(default=6000, ge=0,
+                                       description="Open-data API calls per minute with one API key (0 = unlimited).")
+    opendata_rows_max: int = Field(default=32000, ge=1,
+                                   description="Most records one datastore_search or datastore_search_sql call returns.")
+    opendata_count_cap: int = Field(default=100000, ge=1,
+                                    description="datastore_search counts matching rows exactly up to this number.")
+    opendata_sql_timeout_seconds: float = Field(default=5.0, gt=0,
+                                                description="Time limit of one datastore_search_sql query.")
     master_key: str = Field(
         default="", repr=False,
         description="Master key wrapping every data and signing key: 64 hex digits (32 bytes); "

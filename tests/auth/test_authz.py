@@ -20,6 +20,7 @@ from huiju.auth.roles import Actor, Role
 from huiju.errors import Forbidden, Unauthenticated
 from huiju.catalog import permissions as C
 from huiju.ingest import permissions as I
+from huiju.opendata import permissions as O
 from huiju.security import permissions as S
 from huiju.share import permissions as SH
 
@@ -117,6 +118,11 @@ MATRIX = [
     (SH.OBJECTION_RESOLVE, GA, None, {"op", "ga_steward"}),
     (SH.OBJECTION_RESOLVE, RS, None, {"op"}),
     (SH.TRACE, None, None, {"op"}),
+    (O.OPEN_PROPOSE, GA, None, {"op", "ga_steward"}),
+    (O.OPEN_PROPOSE, RS, None, {"op"}),
+    (O.OPEN_REVIEW, None, None, {"op"}),
+    (O.OPEN_MANAGE, GA, None, {"op", "ga_steward"}),
+    (O.OPEN_MANAGE, RS, None, {"op"}),
 ]
 ACTORS = {"op": OP, "ga_steward": GA_STEWARD, "ga_user": GA_USER, "public": PUBLIC, "anon": ANON}
 
