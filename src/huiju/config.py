@@ -29,6 +29,26 @@ class Settings(BaseSettings):
     ingest_max_columns: int = Field(default=60, ge=1, description="Widest file ingest accepts, in columns.")
     upload_max_mb: int = Field(default=1024, ge=1, description="Largest file accepted by an upload, in MiB.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
+    opendata_key_rate_per_minute: int = Field(default=600, ge=1, description="Open-data API calls a key may make "
+                                              "per minute (a key may carry its own lower or higher limit).")
+    opendata_ip_rate_per_minute: int = Field(default=120, ge=1, description="Open-data API calls and downloads per "
+                                             "minute from one IP address without a key.")
+    opendata_review_days: int = Field(default=10, ge=1, description="Working days the providing department has to "
+                                      "decide an application for conditional data (上海市公共数据开放暂行办法).")
+    opendata_conditional_level: str = Field(default="real_name", description="Real-name level needed to apply for "
+                                            "conditional data: phone or real_name.")
+    opendata_grant_months: int = Field(default=12, ge=1, description="Longest lifetime of conditional-data access, "
+                                       "in months.")
+    opendata_agreement_version: str = Field(default="2026-1", description="Version of the 数据利用协议 text applicants "
+                                            "accept.")
+    oidc_issuer: str = Field(default="", description="Issuer URL of the unified identity provider (统一身份认证); "
+                             "empty = that login is off.")
+    oidc_client_id: str = Field(default="", description="This portal's client id at the identity provider.")
+    oidc_client_secret: str = Field(default="", repr=False, description="This portal's client secret there.")
+    oidc_realname_level: str = Field(default="real_name", description="Real-name level given to accounts that log "
+                                     "in through the identity provider (it verifies identities itself).")
+    realname_url: str = Field(default="", description="HTTP endpoint of the real-name verification service; "
+                              "empty = verification is off.")
     master_key: str = Field(
         default="", repr=False,
         description="Master key wrapping every data and signing key: 64 hex digits (32 bytes); "
@@ -45,6 +65,13 @@ class Settings(BaseSettings):
     def _known_locale(cls, v: str) -> str:
         if v not in ("zh_CN", "en"):
             raise ValueError("default_locale must be zh_CN or en")
+        return v
+
+    @field_validator("opendata_conditional_level", "oidc_realname_level")
+    @classmethod
+    def _known_level(cls, v: str) -> str:
+        if v not in ("unverified", "phone", "real_name"):
+            raise ValueError("real-name levels are unverified, phone or real_name")
         return v
 
     @field_validator("master_key")

@@ -6,6 +6,7 @@ import huiju.auth.models  # noqa: F401  (register tables on Base.metadata)
 import huiju.catalog.models  # noqa: F401
 import huiju.ingest.authority.models  # noqa: F401
 import huiju.ingest.models  # noqa: F401
+import huiju.opendata.portal_models  # noqa: F401
 import huiju.security.models  # noqa: F401
 import huiju.storage.lake.models  # noqa: F401
 from huiju.storage.db import Base, make_engine
