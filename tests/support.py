@@ -39,3 +39,12 @@ def run_cli(home: Path, *args: str, ok: bool = True, **env_extra: str) -> subpro
     if ok:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
+
+
+def lake_table(storage, version, sql: str = "SELECT * FROM t", params=None):
+    """A version's rows in plaintext, queried as table ``t`` through the one module that reads lake files."""
+    from huiju.auth.roles import Actor
+    from huiju.catalog import access
+
+    with storage.uow() as uow:
+        return access.query_internal(uow, Actor.system("test"), sql, {"t": version}, params)

@@ -19,6 +19,7 @@ from huiju.demo.manifest import Manifest
 from huiju.ingest.models import QuarantineRow
 from huiju.storage.migrate import upgrade
 from huiju.storage.uow import Storage
+from tests.support import lake_table
 
 REJECTING = {"bad_check_digit": {"citizen_id", "uscc"}, "missing_required": {"required"},
              "duplicate_key": {"unique", "primary_key"}, "unknown_region": {"region_code"}}
@@ -91,11 +92,11 @@ def test_standardisable_defects_are_accepted_in_their_standard_form(loaded):
         if d.kind == "normalisable":
             with storage.uow() as uow:
                 version = catalog.current_version(uow, SYSTEM, d.dataset)
-                files = [storage.lake.abspath(version.path) / f for f in version.files]
             column = next(f["name"] for f in version.schema if f["name"] == d.field or f["name"].endswith("/" + d.field))
-            [counts] = storage.lake_engine.query(
+            [counts] = lake_table(
+                storage, version,
                 f'SELECT count(*) FILTER (WHERE "{column}" = ?) AS good, count(*) FILTER (WHERE "{column}" = ?) AS bad '
-                "FROM t", {"t": files}, [d.original, d.bad]).to_pylist()
+                "FROM t", [d.original, d.bad]).to_pylist()
             assert counts["good"] >= 1 and counts["bad"] == 0, (d.dataset, d.row, d.original, d.bad)
 
 

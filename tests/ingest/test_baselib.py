@@ -15,13 +15,13 @@ from huiju.ingest.authority import baselib, service
 from huiju.storage.lake.duckdb import DuckDBEngine
 from tests.ingest import test_authority
 from tests.ingest.test_authority import GA_HEADER, GA_ROWS, A, B, C, D, E, load
+from tests.support import lake_table
 
 registry = test_authority.registry  # GA's population and RS's insured persons, loaded and mapped
 
 
 def rows_of(storage, version) -> dict[str, dict]:
-    files = [storage.lake.abspath(version.path) / f for f in version.files]
-    table = storage.lake_engine.query("SELECT * FROM t", {"t": files})
+    table = lake_table(storage, version)
     return {r["身份证号"]: r for r in table.to_pylist()}
 
 

@@ -13,6 +13,7 @@ from huiju.errors import Forbidden
 from huiju.ingest import service
 from huiju.ingest.models import QuarantineRow
 from huiju.security.audit import verify_chain
+from tests.support import lake_table
 
 HEADER = "统一社会信用代码,企业名称,注册资本（万元）,成立日期\n"
 GOOD = ["91340600MA2PBP2120,甲公司,100,2020年1月5日", "91110000600037341L,乙公司,\"1,234.5\",2019.3.1",
@@ -63,9 +64,8 @@ def test_rows_are_standardised_validated_and_quarantined(storage, people, datase
     assert quarantined[0].raw["统一社会信用代码"] == "91110000600037341N"
     assert all(q.reasons and q.reasons[0]["message"] for q in quarantined)
     assert version.row_count == 3 and lineage.inputs[0]["sm3"] == job.input_sm3 and lineage.rule_set_sm3
-    table = storage.lake_engine.query(
-        'SELECT "统一社会信用代码" AS c, "注册资本（万元）" AS m, "成立日期" AS d FROM t ORDER BY c',
-        {"t": [storage.lake.abspath(version.path) / f for f in version.files]}).to_pylist()
+    table = lake_table(
+        storage, version, 'SELECT "统一社会信用代码" AS c, "注册资本（万元）" AS m, "成立日期" AS d FROM t ORDER BY c').to_pylist()
     assert [r["c"] for r in table] == ["91110000600037341L", "91310115MA1K3BTP2B", "91340600MA2PBP2120"]
     assert table[0]["m"] == 1234.5 and str(table[2]["d"]) == "2020-01-05"
 

@@ -15,6 +15,7 @@ from huiju.ingest.models import IngestJob, QuarantineRow
 from huiju.ingest.validators import gb32100_check_char
 from huiju.security.audit import verify_chain
 from huiju.security.models import AuditEntry
+from tests.support import lake_table
 
 CODE, NAME, CAPITAL, FOUNDED = "统一社会信用代码", "企业名称", "注册资本（万元）", "成立日期"
 HEADER = f"{CODE},{NAME},{CAPITAL},{FOUNDED}\n"
@@ -68,8 +69,7 @@ def resubmit(storage, actor, job_id, corrections, **kw):
 def lake_rows(storage, actor) -> list[dict]:
     with storage.uow() as uow:
         version = catalog.current_version(uow, actor, "legal_entities")
-    return storage.lake_engine.query(f'SELECT * FROM t ORDER BY "{CODE}"',
-                                     {"t": [storage.lake.abspath(version.path) / f for f in version.files]}).to_pylist()
+    return lake_table(storage, version, f'SELECT * FROM t ORDER BY "{CODE}"').to_pylist()
 
 
 def test_corrected_rows_join_a_new_version_and_a_wrong_correction_stays_open(storage, people, loaded, backend):

@@ -25,6 +25,8 @@ class Dataset(Base):
     schema_confirmed: Mapped[bool] = mapped_column(default=False)
     rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # column -> proposed/confirmed label
+    # an operator's exception to the level the dataset inherits (就高从严): {"level", "reason", "decided_by", "at"}
+    level_exception: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     current_version_id: Mapped[int | None] = mapped_column(ForeignKey("lake_versions.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from huiju.auth import service as auth_service
 from huiju.auth.authz import require, visible
 from huiju.auth.roles import Actor
+from huiju.catalog import encryption as _encryption  # noqa: F401  (registers the stage hook)
 from huiju.catalog.events import DatasetRegistered, SchemaSaved, VersionPublished, VersionRolledBack
 from huiju.catalog.models import Dataset, Lineage
 from huiju.catalog.permissions import DATASET_MANAGE, DATASET_VIEW

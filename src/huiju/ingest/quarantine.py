@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -27,7 +26,6 @@ from huiju.i18n import N_, translations
 from huiju.ingest.connectors.base import ROW_COLUMN
 from huiju.ingest.quality import split_batch
 from huiju.ingest.schema import TableSchema
-from huiju.ingest.standardize import sql_literal
 from huiju.ingest.validators_sql import quote_ident
 
 LINE = "_line"  # the raw text of a row the connector could not parse
@@ -115,8 +113,9 @@ class Outcome:
 
 
 def revalidate(batch: pa.Table, schema: TableSchema, rules: Sequence[Any], *, today: date,
-               current_files: Sequence[Path] = ()) -> Outcome:
-    """Check corrected rows with the dataset's rules, then their keys against the current version's files."""
+               current: pa.Table | None = None) -> Outcome:
+    """Check corrected rows with the dataset's rules, then their keys against the current version's rows
+    (``current``: read in plaintext through catalog.access.read_internal)."""
     conn = duckdb.connect(":memory:")
     try:
         result = split_batch(conn, batch, schema, rules, today=today)
@@ -126,8 +125,8 @@ def revalidate(batch: pa.Table, schema: TableSchema, rules: Sequence[Any], *, to
                 {"field": reject.field, "rule": reject.rule, "message": reject.message_zh})
             outcome.rule_counts[reject.rule] += 1
         key = list(schema.primary_key or [])
-        if key and current_files and outcome.accepted.num_rows:
-            duplicates = _keys_in_version(conn, outcome.accepted, key, current_files)
+        if key and current is not None and outcome.accepted.num_rows:
+            duplicates = _keys_in_version(conn, outcome.accepted, key, current)
             for row, key_text in duplicates.items():
                 outcome.failed[row] = [{"field": "+".join(key), "rule": KEY_RULE,
                                         "message": zh(DUPLICATE_IN_VERSION, {"key": key_text})}]
@@ -143,19 +142,20 @@ def revalidate(batch: pa.Table, schema: TableSchema, rules: Sequence[Any], *, to
 
 
 def _keys_in_version(conn: duckdb.DuckDBPyConnection, accepted: pa.Table, key: list[str],
-                     files: Sequence[Path]) -> dict[int, str]:
+                     current: pa.Table) -> dict[int, str]:
     """Row number → key text of the accepted rows whose key the current version already holds."""
     cols = ", ".join(quote_ident(k) for k in key)
-    paths = "[" + ", ".join(sql_literal(str(p)) for p in files) + "]"
     conn.register("__huiju_fixed", accepted)
+    conn.register("__huiju_current", current)
     try:
         found = conn.sql(f"SELECT {ROW_COLUMN}, {cols} FROM __huiju_fixed WHERE ({cols}) IN "
-                         f"(SELECT ({cols}) FROM read_parquet({paths}))").to_arrow_table().to_pylist()
+                         f"(SELECT ({cols}) FROM __huiju_current)").to_arrow_table().to_pylist()
     except duckdb.Error as exc:
         raise Invalid("The primary key cannot be checked against the current version: %(error)s",
                       error=str(exc).splitlines()[0]) from None
     finally:
         conn.unregister("__huiju_fixed")
+        conn.unregister("__huiju_current")
     return {r[ROW_COLUMN]: "/".join(str(r[k]) for k in key) for r in found}
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from huiju.auth.authz import require, visible
 from huiju.auth.roles import Actor
+from huiju.catalog import access
 from huiju.catalog import service as catalog_service
 from huiju.errors import HuijuError, Invalid
 from huiju.ingest.authority import service as authority_service
@@ -149,13 +150,10 @@ def _proposal_json(p: Any) -> dict[str, Any]:
 
 def _current_batches(uow: UnitOfWork, actor: Actor, key: str):
     """The current version's rows, for append mode (read by the platform itself, not on a user's behalf)."""
-    import pyarrow.parquet as pq
-
     version = catalog_service.current_version(uow, actor, key)
     if version is None:
         return
-    for name in version.files:
-        yield from pq.ParquetFile(uow.lake.abspath(version.path) / name).iter_batches()
+    yield from access.read_internal(uow, actor, version)
 
 
 def _fail(uow: UnitOfWork, actor: Actor, job: IngestJob, path: Path, message: str) -> IngestJob:
@@ -275,19 +273,17 @@ def resubmit_quarantine(uow: UnitOfWork, actor: Actor, job_id: int, corrections:
     uow.add(new)
     uow.session.flush()
 
-    outcome, files = None, []
+    outcome, current = None, None
     if fixed:
         current = catalog_service.current_version(uow, actor, ds.key)
-        files = [uow.lake.abspath(current.path) / f for f in current.files] if current else []
+        rows = pa.Table.from_batches(list(access.read_internal(uow, actor, current))) if current else None
         batch = quarantine.build_batch([(q.row_number, values) for q, values, _s in fixed], names)
-        outcome = quarantine.revalidate(batch, schema, rules, today=today or date.today(), current_files=files)
+        outcome = quarantine.revalidate(batch, schema, rules, today=today or date.today(), current=rows)
     notices: list[str] = []
     if outcome is not None and outcome.accepted.num_rows:
-        import pyarrow.parquet as pq
-
         table = outcome.accepted.drop_columns([quarantine.ROW_COLUMN])
-        if files:  # the current version's rows first, as in append mode, then the fixed rows in its columns
-            table, left_out = quarantine.conform(table, pq.read_schema(files[0]), names)
+        if current:  # the current version's rows first, as in append mode, then the fixed rows in its columns
+            table, left_out = quarantine.conform(table, access.internal_schema(uow, actor, current), names)
             if left_out:
                 notices.append(quarantine.zh(quarantine.LEFT_OUT, {"columns": "、".join(left_out)}))
         staged = uow.stage_version(ds.key)

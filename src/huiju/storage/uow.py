@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,6 +17,16 @@ from huiju.storage.lake import Lake, LakeEngine, LakeVersion, StagedVersion
 from huiju.storage.lake import make_engine as make_lake_engine
 
 T = TypeVar("T")
+
+StageHook = Callable[["UnitOfWork", StagedVersion], None]
+_stage_hooks: list[StageHook] = []
+
+
+def on_stage(hook: StageHook) -> StageHook:
+    """Register a hook run on every version as it is staged (the catalog installs column encryption here)."""
+    if hook not in _stage_hooks:
+        _stage_hooks.append(hook)
+    return hook
 
 
 @dataclass
@@ -92,6 +103,8 @@ class UnitOfWork:
         """Start writing a new version; it is published (renamed and recorded) by ``commit``."""
         staged = self.lake.stage(dataset_key)
         self._staged.append(staged)
+        for hook in _stage_hooks:
+            hook(self, staged)
         return staged
 
     def commit(self) -> list[LakeVersion]:

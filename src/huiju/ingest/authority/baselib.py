@@ -23,6 +23,7 @@ from the same sources repeat the same text, which Parquet's dictionary encoding 
 from __future__ import annotations
 
 import json
+from typing import Any
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -74,9 +75,9 @@ class MergePlan:
     elements: list[ElementPlan]
     sources: list[Source]
 
-    def tables(self, files: list[list]) -> dict[str, list]:
-        """The engine's table bindings: ``t<i>`` is the files of source ``i``."""
-        return {f"t{i}": f for i, f in enumerate(files)}
+    def tables(self, versions: list[Any]) -> dict[str, Any]:
+        """The table bindings for catalog.access.query_internal: ``t<i>`` is the version of source ``i``."""
+        return {f"t{i}": v for i, v in enumerate(versions)}
 
     @property
     def columns(self) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -25,6 +24,7 @@ from sqlalchemy import and_, func, or_, select
 from huiju.auth import service as auth_service
 from huiju.auth.authz import require, visible
 from huiju.auth.roles import Actor
+from huiju.catalog import access
 from huiju.catalog import service as catalog_service
 from huiju.errors import Conflict, Invalid, NotFound
 from huiju.i18n import N_, gettext
@@ -341,10 +341,6 @@ class _Carrier:
     key_column: str | None
     column: str
 
-    def files(self, uow: UnitOfWork) -> list[Path]:
-        assert self.version is not None
-        return [uow.lake.abspath(self.version.path) / f for f in self.version.files]
-
     def type_of(self, column: str) -> str | None:
         assert self.version is not None
         return next((f["type"] for f in self.version.schema if f["name"] == column), None)
@@ -443,11 +439,11 @@ def _compare_pair(uow: UnitOfWork, element: DataElement, ref: _Carrier, other: _
     assert ref.key_column is not None and other.key_column is not None
     auth = Side(ref.key_column, ref.column, ref.type_of(ref.column) or "string")
     oth = Side(other.key_column, other.column, other.type_of(other.column) or "string")
-    tables = {"auth": ref.files(uow), "other": other.files(uow)}
-    engine = uow.storage.lake_engine
-    counts = engine.query(overlap_sql(auth, oth), tables).to_pylist()[0]
+    tables = {"auth": ref.version, "other": other.version}
+    counts = access.query_internal(uow, PLATFORM, overlap_sql(auth, oth), tables).to_pylist()[0]
     found = [(r["subject_key"], r["authority_value"], r["other_value"])
-             for r in engine.query(discrepancy_sql(auth, oth, element.value_codes), tables).to_pylist()
+             for r in access.query_internal(uow, PLATFORM, discrepancy_sql(auth, oth, element.value_codes),
+                                            tables).to_pylist()
              if len(r["subject_key"]) <= _KEY_MAX]
     # answered already: open, the authority's value confirmed, the report rejected, or corrected by hand since
     # the reference version was published (the correction arrives with a later version)
@@ -543,8 +539,8 @@ def _build(uow: UnitOfWork, actor: Actor, subject: str, *, force: bool,
             return BaseLibraryResult(subject, library_key, False, version, version.row_count if version else 0, 0,
                                      current.inputs)
 
-    files = [ordered[i].files(uow) for i in range(len(sources))]
-    table = uow.storage.lake_engine.query(baselib.merge_sql(plan), plan.tables(files))
+    versions = [ordered[i].version for i in range(len(sources))]
+    table = access.query_internal(uow, PLATFORM, baselib.merge_sql(plan), plan.tables(versions))
     summary = baselib.summarise(table, plan)
     referenced = {p.authority for p in plans if p.authority is not None}
     inputs = [{"dataset": s.dataset_key, "version": s.version, "version_id": s.version_id,

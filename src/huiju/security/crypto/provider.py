@@ -55,6 +55,10 @@ class CryptoProvider(Protocol):
 
     def sm4_gcm_decrypt(self, key: bytes, blob: bytes, aad: bytes = b"") -> bytes: ...
 
+    def sm4_ctr(self, key: bytes, counter_block: bytes, data: bytes) -> bytes: ...
+
+    def hmac_sm3_many(self, key: bytes, items: list[bytes]) -> list[bytes]: ...
+
     def sm2_generate_keypair(self) -> tuple[str, str]: ...
 
     def sm2_sign(self, private_key_hex: str, data: bytes, signer_id: bytes = SM2_DEFAULT_SIGNER_ID) -> bytes: ...
@@ -103,6 +107,16 @@ class SoftwareProvider:
             return decryptor.update(ciphertext) + decryptor.finalize()
         except InvalidTag:
             raise Invalid(_DECRYPTION_FAILED) from None
+
+    def sm4_ctr(self, key: bytes, counter_block: bytes, data: bytes) -> bytes:
+        """SM4-CTR from the 16-byte initial counter block (the whole block counts, big-endian), in one call."""
+        encryptor = Cipher(algorithms.SM4(key), modes.CTR(counter_block)).encryptor()
+        return encryptor.update(data) + encryptor.finalize()
+
+    def hmac_sm3_many(self, key: bytes, items: list[bytes]) -> list[bytes]:
+        """HMAC-SM3 of many short items (lookup tokens): GmSSL's one-shot call is about 3x faster per item."""
+        mac = gmssl_pyx.sm3_hmac
+        return [mac(key, item) for item in items]
 
     def sm2_generate_keypair(self) -> tuple[str, str]:
         """Return ``(private_key_hex, public_key_hex)`` in the encoding of the module docstring."""

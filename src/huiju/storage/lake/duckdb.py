@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from huiju.errors import Invalid
+from huiju.storage.lake.engine import ArrowFunction
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -31,17 +32,52 @@ class DuckDBEngine:
             self._local.conn = conn
         return conn
 
-    def query(
-        self, sql: str, tables: Mapping[str, Sequence[Path]], params: Sequence[Any] | None = None
-    ) -> pa.Table:
-        """Bind each table name to its files as a temporary view, then run ``sql`` with parameters."""
+    def _prepare(self, tables: Mapping[str, Sequence[Path]], views: Mapping[str, str] | None,
+                 functions: Sequence[ArrowFunction]) -> duckdb.DuckDBPyConnection:
+        """A cursor with each table bound to its files as a temporary view, then the views and functions."""
         conn = self._conn().cursor()
         try:
             for name, files in tables.items():
-                if not _IDENT.match(name):
-                    raise Invalid("Invalid table name %(name)s", name=name)
+                _check_name(name)
                 quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
                 conn.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM read_parquet([{quoted}])')
+            for f in functions:
+                _check_name(f.name)
+                conn.create_function(f.name, f.fn, [duckdb.sqltype(t) for t in f.arg_types],
+                                     duckdb.sqltype(f.return_type), type="arrow", null_handling="special",
+                                     side_effects=False)
+            for name, select in (views or {}).items():
+                _check_name(name)
+                conn.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {select}')
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def query(
+        self, sql: str, tables: Mapping[str, Sequence[Path]], params: Sequence[Any] | None = None, *,
+        views: Mapping[str, str] | None = None, functions: Sequence[ArrowFunction] = (),
+    ) -> pa.Table:
+        """Bind each table name to its files as a temporary view, then run ``sql`` with parameters."""
+        conn = self._prepare(tables, views, functions)
+        try:
             return conn.sql(sql, params=list(params) if params else None).to_arrow_table()
         finally:
             conn.close()
+
+    def stream(
+        self, sql: str, tables: Mapping[str, Sequence[Path]], params: Sequence[Any] | None = None, *,
+        views: Mapping[str, str] | None = None, functions: Sequence[ArrowFunction] = (), batch_size: int = 65536,
+    ) -> Iterator[pa.RecordBatch]:
+        """Like ``query``, one record batch at a time: memory stays flat however many rows match."""
+        conn = self._prepare(tables, views, functions)
+        try:
+            reader = conn.sql(sql, params=list(params) if params else None).to_arrow_reader(batch_size)
+            yield from reader
+        finally:
+            conn.close()
+
+
+def _check_name(name: str) -> None:
+    if not _IDENT.match(name):
+        raise Invalid("Invalid table name %(name)s", name=name)

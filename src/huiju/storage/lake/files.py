@@ -39,7 +39,9 @@ class StagedVersion:
         self.dir.mkdir(parents=True)
         self.files: list[str] = []
         self.row_count = 0
-        self.schema: pa.Schema | None = None
+        self.schema: pa.Schema | None = None  # the logical schema: what readers see through catalog.access
+        self.transform: Callable[[pa.Table], pa.Table] | None = None  # e.g. column encryption, set when staged
+        self._stored_schema: pa.Schema | None = None  # the schema of the files (after ``transform``)
         self._writer: pq.ParquetWriter | None = None
         self._rows_in_file = 0
         self.closed = False
@@ -52,10 +54,14 @@ class StagedVersion:
             self.schema = data.schema
         elif not data.schema.equals(self.schema):
             raise Invalid("Batch schema differs from the first batch of this version")
+        table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
+        if self.transform is not None:
+            table = self.transform(table)
+        if self._stored_schema is None:
+            self._stored_schema = table.schema
         if self._writer is None or self._rows_in_file >= ROWS_PER_FILE:
             self._roll()
         assert self._writer is not None
-        table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
         self._writer.write_table(table)
         self._rows_in_file += table.num_rows
         self.row_count += table.num_rows
@@ -68,8 +74,8 @@ class StagedVersion:
     def _roll(self) -> None:
         self._close_writer()
         name = f"part-{len(self.files):05d}.parquet"
-        assert self.schema is not None
-        self._writer = pq.ParquetWriter(self.dir / name, self.schema, compression="zstd")
+        assert self._stored_schema is not None
+        self._writer = pq.ParquetWriter(self.dir / name, self._stored_schema, compression="zstd")
         self.files.append(name)
         self._rows_in_file = 0
 
