@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port `huiju serve` listens on.")
     ingest_max_columns: int = Field(default=60, ge=1, description="Widest file ingest accepts, in columns.")
     upload_max_mb: int = Field(default=1024, ge=1, description="Largest file accepted by an upload, in MiB.")
+    catalog_code_profile: str = Field(
+        default="national",
+        description="Resource-code layout: national (编制指南), regional, or a plugin's profile name.")
+    catalog_open_labels: str = Field(
+        default="national", description="Local labels of the open classes: national, shanghai, zhejiang, guangzhou.")
+    catalog_overdue_grace_days: int = Field(
+        default=0, ge=0, description="Days past an entry's update cycle before it is flagged overdue.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
     opendata_key_rate_per_minute: int = Field(default=600, ge=1, description="Open-data API calls a key may make "
                                               "per minute (a key may carry its own lower or higher limit).")

@@ -1,11 +1,24 @@
-"""JSON API of the catalog context (datasets and versions so far)."""
+"""JSON API of the catalog context: datasets and versions, catalog entries, review, search."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from huiju.catalog import service
-from huiju.catalog.schemas import DatasetIn, DatasetOut, SchemaIn, VersionOut
+from huiju.catalog.schemas import (
+    CatalogChangeOut,
+    CatalogEntryCreate,
+    CatalogEntryIn,
+    CatalogEntryOut,
+    CommentIn,
+    DatasetIn,
+    DatasetOut,
+    MountIn,
+    ReasonIn,
+    SchemaIn,
+    SearchOut,
+    VersionOut,
+)
 from huiju.web.deps import ActorDep, UowDep
 
 router = APIRouter(tags=["catalog"])
@@ -40,3 +53,76 @@ def list_versions(key: str, uow: UowDep, actor: ActorDep):
 @router.post("/datasets/{key}/versions/{number}/rollback", response_model=VersionOut)
 def rollback(key: str, number: int, uow: UowDep, actor: ActorDep):
     return service.rollback_version(uow, actor, key, number)
+
+
+# ---- catalog entries ---------------------------------------------------------------------------
+
+@router.get("/catalog/entries", response_model=SearchOut)
+def search_entries(uow: UowDep, actor: ActorDep, q: str = "", sort: str = "relevance", page: int = 1,
+                   per_page: int = 20, classification: str = "", department: str = "", share_type: str = "",
+                   open_class: str = "", format_kind: str = "", update_cycle: str = "", theme: str = "",
+                   data_level: str = "", state: str = ""):
+    filters = {"classification": classification, "department": department, "share_type": share_type,
+               "open_class": open_class, "format_kind": format_kind, "update_cycle": update_cycle, "theme": theme,
+               "data_level": data_level, "state": state}
+    result = service.search_entries(uow, actor, q=q, filters=filters, sort=sort, page=page, per_page=per_page)
+    return SearchOut(total=result.total, page=result.page, per_page=result.per_page, pages=result.pages,
+                     entries=[CatalogEntryOut.model_validate(e) for e in result.entries],
+                     facets={k: [v.__dict__ for v in vs] for k, vs in result.facets.items()})
+
+
+@router.post("/catalog/entries", response_model=CatalogEntryOut, status_code=201)
+def register_entry(body: CatalogEntryCreate, uow: UowDep, actor: ActorDep):
+    fields = body.model_dump(exclude={"department_code"})
+    return service.register_entry(uow, actor, department_code=body.department_code, fields=fields)
+
+
+@router.get("/catalog/entries/{entry_id}", response_model=CatalogEntryOut)
+def get_entry(entry_id: int, uow: UowDep, actor: ActorDep):
+    return service.get_entry(uow, actor, entry_id)
+
+
+@router.put("/catalog/entries/{entry_id}", response_model=CatalogEntryOut)
+def update_entry(entry_id: int, body: CatalogEntryIn, uow: UowDep, actor: ActorDep):
+    return service.update_entry(uow, actor, entry_id, body.model_dump())
+
+
+@router.post("/catalog/entries/{entry_id}/submit", response_model=CatalogEntryOut)
+def submit_entry(entry_id: int, body: CommentIn, uow: UowDep, actor: ActorDep):
+    return service.submit_entry(uow, actor, entry_id, comment=body.comment)
+
+
+@router.post("/catalog/entries/{entry_id}/approve", response_model=CatalogEntryOut)
+def approve_entry(entry_id: int, body: CommentIn, uow: UowDep, actor: ActorDep):
+    return service.approve_entry(uow, actor, entry_id, comment=body.comment)
+
+
+@router.post("/catalog/entries/{entry_id}/reject", response_model=CatalogEntryOut)
+def reject_entry(entry_id: int, body: ReasonIn, uow: UowDep, actor: ActorDep):
+    return service.reject_entry(uow, actor, entry_id, reason=body.reason)
+
+
+@router.post("/catalog/entries/{entry_id}/withdraw", response_model=CatalogEntryOut)
+def withdraw_entry(entry_id: int, body: ReasonIn, uow: UowDep, actor: ActorDep):
+    return service.withdraw_entry(uow, actor, entry_id, reason=body.reason)
+
+
+@router.post("/catalog/entries/{entry_id}/mounts", status_code=201)
+def mount_dataset(entry_id: int, body: MountIn, uow: UowDep, actor: ActorDep) -> dict[str, int]:
+    mount = service.mount_dataset(uow, actor, entry_id, body.dataset_id)
+    return {"entry_id": mount.entry_id, "dataset_id": mount.dataset_id}
+
+
+@router.delete("/catalog/entries/{entry_id}/mounts/{dataset_id}", status_code=204)
+def unmount_dataset(entry_id: int, dataset_id: int, uow: UowDep, actor: ActorDep) -> None:
+    service.unmount_dataset(uow, actor, entry_id, dataset_id)
+
+
+@router.get("/catalog/entries/{entry_id}/history", response_model=list[CatalogChangeOut])
+def entry_history(entry_id: int, uow: UowDep, actor: ActorDep):
+    return service.entry_history(uow, actor, entry_id)
+
+
+@router.get("/catalog/review", response_model=list[CatalogEntryOut])
+def review_queue(uow: UowDep, actor: ActorDep):
+    return service.review_queue(uow, actor)

@@ -1,8 +1,10 @@
-"""`huiju dataset add|list|versions|rollback`: thin callers of catalog.service."""
+"""`huiju dataset …` and `huiju catalog …`: thin callers of catalog.service."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -10,8 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from huiju.auth.roles import Actor
-from huiju.catalog import service
+from huiju.catalog import service, vocab
+from huiju.i18n import N_
 from huiju.i18n import gettext as _
+from huiju.storage.uow import UnitOfWork
 
 CLI_ACTOR = Actor.system("cli")
 
@@ -56,3 +60,94 @@ def register(app: typer.Typer, storage_for: Callable[[typer.Context], Any], cons
         with storage_for(ctx).uow() as uow:
             service.rollback_version(uow, CLI_ACTOR, key, number)
         console.print(_("Dataset %(key)s now serves version %(n)s.") % {"key": key, "n": number})
+
+    register_catalog(app, storage_for, console)
+
+
+def _entry_id(uow: UnitOfWork, ref: str) -> int:
+    """An entry given by its id or its resource code."""
+    return int(ref) if ref.isdigit() else service.entry_by_code(uow, CLI_ACTOR, ref).id
+
+
+def register_catalog(app: typer.Typer, storage_for: Callable[[typer.Context], Any], console: Console) -> None:
+    catalog = typer.Typer(help="The government information-resource catalog (政务信息资源目录).", no_args_is_help=True)
+    app.add_typer(catalog, name="catalog")
+
+    @catalog.command("register")
+    def register(ctx: typer.Context, file: Path = typer.Argument(..., help="JSON file with the entry's metadata"),
+                 dept: str = typer.Option(..., help="Code of the providing department")) -> None:
+        """Register a draft entry from a JSON file (fields as in the API)."""
+        fields = json.loads(file.read_text(encoding="utf-8"))
+        with storage_for(ctx).uow() as uow:
+            entry = service.register_entry(uow, CLI_ACTOR, department_code=dept, fields=fields)
+        console.print(_("Catalog entry %(code)s registered (id %(id)s).") % {"code": entry.code, "id": entry.id})
+
+    @catalog.command("list")
+    def list_(ctx: typer.Context, state: str = typer.Option("", help="draft | under_review | published | withdrawn"),
+              limit: int = typer.Option(100)) -> None:
+        """List catalog entries, newest change first."""
+        with storage_for(ctx).uow() as uow:
+            table = Table("ID", _("Resource code"), _("Resource name"), _("Provider"), _("State"))
+            for e in service.list_entries(uow, CLI_ACTOR, state=state or None, limit=limit):
+                table.add_row(str(e.id), e.code, e.name, e.provider_name, vocab.label(vocab.STATES, e.state))
+        console.print(table)
+
+    @catalog.command("show")
+    def show(ctx: typer.Context, entry: str = typer.Argument(..., help="Entry id or resource code")) -> None:
+        """Show an entry's metadata, data items and history."""
+        with storage_for(ctx).uow() as uow:
+            e = service.get_entry(uow, CLI_ACTOR, _entry_id(uow, entry))
+            console.print(f"[bold]{e.code}[/bold]  {e.name}  ({vocab.label(vocab.STATES, e.state)})")
+            console.print(f"{_('Provider')}: {e.provider_name} ({e.provider_code})")
+            console.print(f"{_('Share type')}: {vocab.label(vocab.SHARE_TYPES, e.share_type)}  "
+                          f"{_('Open class')}: {vocab.label(vocab.OPEN_CLASSES, e.open_class)}  "
+                          f"{_('Update cycle')}: {vocab.label(vocab.UPDATE_CYCLES, e.update_cycle)}")
+            console.print(e.abstract)
+            items = Table(_("Data item"), _("Type"), _("Length"), _("Share type"))
+            for i in e.items:
+                items.add_row(i.name, i.type_code, str(i.length or ""), vocab.label(vocab.SHARE_TYPES, i.share_type))
+            console.print(items)
+            history = Table(_("Time (UTC)"), _("Action"), _("By"), _("Comment"))
+            for c in service.entry_history(uow, CLI_ACTOR, e.id):
+                history.add_row(c.created_at.strftime("%Y-%m-%d %H:%M"), c.action, c.actor_name, c.comment or "")
+            console.print(history)
+
+    def transition(name: str, fn: Callable[..., Any], message: str, needs_reason: bool) -> None:
+        @catalog.command(name)
+        def command(ctx: typer.Context, entry: str = typer.Argument(..., help="Entry id or resource code"),
+                    comment: str = typer.Option("", "--comment", "--reason", help="Comment, or the reason")) -> None:
+            with storage_for(ctx).uow() as uow:
+                entry_id = _entry_id(uow, entry)
+                done = fn(uow, CLI_ACTOR, entry_id, **({"reason": comment} if needs_reason else {"comment": comment}))
+            console.print(_(message) % {"code": done.code})
+
+        command.__doc__ = {"submit": "Submit an entry for the operator's review.",
+                           "approve": "Approve an entry under review and publish it.",
+                           "reject": "Reject an entry under review (give --reason).",
+                           "withdraw": "Withdraw a published entry (give --reason)."}[name]
+
+    transition("submit", service.submit_entry, N_("Catalog entry %(code)s submitted for review."), False)
+    transition("approve", service.approve_entry, N_("Catalog entry %(code)s published."), False)
+    transition("reject", service.reject_entry, N_("Catalog entry %(code)s sent back to draft."), True)
+    transition("withdraw", service.withdraw_entry, N_("Catalog entry %(code)s withdrawn."), True)
+
+    @catalog.command("mount")
+    def mount(ctx: typer.Context, entry: str = typer.Argument(..., help="Entry id or resource code"),
+              dataset: str = typer.Argument(..., help="Dataset key")) -> None:
+        """Mount (挂接) a dataset on an entry."""
+        with storage_for(ctx).uow() as uow:
+            ds = service.dataset_by_key(uow, CLI_ACTOR, dataset)
+            service.mount_dataset(uow, CLI_ACTOR, _entry_id(uow, entry), ds.id)
+        console.print(_("Dataset %(key)s mounted.") % {"key": dataset})
+
+    @catalog.command("search")
+    def search_(ctx: typer.Context, q: str = typer.Argument(""), page: int = typer.Option(1),
+                sort: str = typer.Option("relevance", help="relevance | updated | name | usage")) -> None:
+        """Search the catalog by Chinese words."""
+        with storage_for(ctx).uow() as uow:
+            result = service.search_entries(uow, CLI_ACTOR, q=q, sort=sort, page=page, with_facets=False)
+            table = Table(_("Resource code"), _("Resource name"), _("Provider"), _("State"),
+                          title=_("%(n)s entries found") % {"n": result.total})
+            for e in result.entries:
+                table.add_row(e.code, e.name, e.provider_name, vocab.label(vocab.STATES, e.state))
+        console.print(table)

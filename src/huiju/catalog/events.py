@@ -42,3 +42,78 @@ class VersionRolledBack(CatalogEvent):
     dataset_id: int
     version_id: int
     number: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntryRegistered(CatalogEvent):
+    entry_id: int
+    code: str
+    department_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntryUpdated(CatalogEvent):
+    entry_id: int
+    code: str
+    fields: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntrySubmitted(CatalogEvent):
+    entry_id: int
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntryPublished(CatalogEvent):
+    entry_id: int
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntryRejected(CatalogEvent):
+    entry_id: int
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntryWithdrawn(CatalogEvent):
+    entry_id: int
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetMounted(CatalogEvent):
+    entry_id: int
+    dataset_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetUnmounted(CatalogEvent):
+    entry_id: int
+    dataset_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntriesImported(CatalogEvent):
+    department_id: int
+    rows: int
+    created: int
+    failed: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarvestSourceAdded(CatalogEvent):
+    source_id: int
+    kind: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogHarvested(CatalogEvent):
+    source_id: int
+    created: int
+    updated: int
+    failed: int

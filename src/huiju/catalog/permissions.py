@@ -17,3 +17,13 @@ LEVEL_EXCEPTION = declare("catalog.label.exception", {Role.OPERATOR}, Scope.PLAT
                           "Record an exception to the level a dataset or column inherits (就高从严)")
 LABEL_VIEW = declare("catalog.label.view", {Role.OPERATOR}, Scope.PLATFORM,
                      "See what each data level contains across all departments")
+ENTRY_BROWSE = declare("catalog.entry.browse", {Role.OPERATOR, Role.STEWARD, Role.DEPT_USER, Role.PUBLIC},
+                       Scope.PLATFORM, "Find and read published catalog entries")
+ENTRY_VIEW = declare("catalog.entry.view", {Role.OPERATOR, Role.STEWARD, Role.DEPT_USER}, Scope.DEPARTMENT,
+                     "See a department's catalog entries in every state, drafts included")
+ENTRY_MANAGE = declare("catalog.entry.manage", {Role.OPERATOR, Role.STEWARD}, Scope.DEPARTMENT,
+                       "Register, edit, import, submit, withdraw catalog entries and mount datasets on them")
+ENTRY_REVIEW = declare("catalog.entry.review", {Role.OPERATOR}, Scope.PLATFORM,
+                       "Review submitted catalog entries: approve (publish) or reject")
+HARVEST_MANAGE = declare("catalog.harvest.manage", {Role.OPERATOR}, Scope.PLATFORM,
+                         "Add harvest sources and harvest other catalogs")

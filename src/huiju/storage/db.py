@@ -22,6 +22,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# Tables and indexes that migrations create but no model maps (SQLite FTS5 virtual tables and their shadow
+# tables, PostgreSQL expression indexes); a context registers the name prefix next to its models, and
+# model/migration comparisons skip these names.
+UNMODELLED_PREFIXES: set[str] = set()
+
+
+def is_modelled(name: str | None, type_: str, _parent: object = None) -> bool:
+    """Alembic ``include_name`` hook: False for the unmodelled tables and indexes above."""
+    return not (type_ in ("table", "index") and name is not None and name.startswith(tuple(UNMODELLED_PREFIXES)))
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both SQLite (which drops the zone) and PostgreSQL."""
 

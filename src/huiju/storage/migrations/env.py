@@ -9,7 +9,7 @@ import huiju.ingest.models  # noqa: F401
 import huiju.opendata.portal_models  # noqa: F401
 import huiju.security.models  # noqa: F401
 import huiju.storage.lake.models  # noqa: F401
-from huiju.storage.db import Base, make_engine
+from huiju.storage.db import Base, is_modelled, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,6 +23,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=is_modelled,
         )
         with context.begin_transaction():
             context.run_migrations()
