@@ -27,6 +27,7 @@ def empty_url(backend, tmp_path, request):
 def test_upgrade_matches_models_and_downgrades(empty_url):
     import huiju.auth.models  # noqa: F401
     import huiju.catalog.models  # noqa: F401
+    import huiju.opendata.models  # noqa: F401
     import huiju.ingest.authority.models  # noqa: F401
     import huiju.ingest.models  # noqa: F401
     import huiju.security.models  # noqa: F401
@@ -44,7 +45,7 @@ def test_upgrade_matches_models_and_downgrades(empty_url):
             "lake_versions", "audit_checkpoints", "data_keys", "signing_keys", "datasets", "lineage",
             "ingest_jobs", "quarantine_rows", "data_elements", "element_mappings", "correction_tasks",
             "catalog_entries", "catalog_items", "catalog_changes", "catalog_mounts", "harvest_sources",
-            "harvest_records"} <= tables
+            "harvest_records", "open_datasets", "open_versions"} <= tables
     engine.dispose()
     downgrade(empty_url, "base")
     engine = make_engine(empty_url)

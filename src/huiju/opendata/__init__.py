@@ -1,1 +1,1 @@
-"""Open data (开放): opening review, the public portal, the CKAN-compatible API, conditional open, interaction."""
+"""Open data (开放): opening catalog entries, the public portal, the CKAN-compatible API, DCAT and sitemap."""

@@ -4,6 +4,7 @@ from alembic import context
 
 import huiju.auth.models  # noqa: F401  (register tables on Base.metadata)
 import huiju.catalog.models  # noqa: F401
+import huiju.opendata.models  # noqa: F401
 import huiju.ingest.authority.models  # noqa: F401
 import huiju.ingest.models  # noqa: F401
 import huiju.opendata.portal_models  # noqa: F401
