@@ -1,6 +1,6 @@
 """Tables of the public portal: accounts, OpenID logins, API keys, conditional applications, interaction, statistics.
 
-Catalog entries are referred to by id only (``entry_id``): they belong to the catalog context and
+Catalog entries are referred to by id (``entry_id``): they belong to the catalog context and
 its migration; the department that provides an entry is copied in so lists filter in the query.
 """
 
@@ -102,7 +102,7 @@ class OpenApplication(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entries.id"), index=True)
     entry_title: Mapped[str] = mapped_column(String(300))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     purpose: Mapped[str] = mapped_column(Text)
@@ -164,7 +164,7 @@ class ErrorReport(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entries.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     location: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text)
@@ -182,7 +182,7 @@ class Comment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entries.id"), index=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
@@ -217,7 +217,7 @@ class UsageCount(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date)
-    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entries.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     count: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from authlib.integrations.httpx_client import OAuth2Client
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -19,6 +19,9 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from huiju.errors import Invalid, Unauthenticated
+
+
+ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 
 @dataclass(frozen=True)
@@ -58,29 +61,31 @@ class OidcProvider:
             self._metadata = meta
         return self._metadata
 
-    def _client(self, redirect_uri: str) -> OAuth2Client:
-        return OAuth2Client(client_id=self.client_id, client_secret=self.client_secret, redirect_uri=redirect_uri,
-                            scope="openid profile", code_challenge_method="S256", timeout=self.timeout)
-
     def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, code_verifier: str) -> str:
-        with self._client(redirect_uri) as client:
-            url, _ = client.create_authorization_url(self.metadata()["authorization_endpoint"], state=state,
-                                                     nonce=nonce, code_verifier=code_verifier)
-        return url
+        return prepare_grant_uri(self.metadata()["authorization_endpoint"], self.client_id, "code",
+                                 redirect_uri=redirect_uri, scope="openid profile", state=state, nonce=nonce,
+                                 code_challenge=create_s256_code_challenge(code_verifier),
+                                 code_challenge_method="S256")
 
     def exchange(self, *, redirect_uri: str, code: str, code_verifier: str, nonce: str) -> Identity:
-        """Trade the code for tokens and verify the id_token; any failure refuses the login."""
+        """Trade the code for tokens (client_secret_basic) and verify the id_token; any failure refuses the login."""
         meta = self.metadata()
         try:
-            with self._client(redirect_uri) as client:
-                token = client.fetch_token(meta["token_endpoint"], code=code, code_verifier=code_verifier,
-                                           grant_type="authorization_code")
-        except (OAuth2Error, httpx.HTTPError, ValueError):
+            response = httpx.post(meta["token_endpoint"], auth=(self.client_id, self.client_secret),
+                                  data={"grant_type": "authorization_code", "code": code,
+                                        "redirect_uri": redirect_uri, "code_verifier": code_verifier},
+                                  headers={"Accept": "application/json"}, timeout=self.timeout)
+            token = response.json()
+        except (httpx.HTTPError, ValueError):
             raise Unauthenticated("The identity provider refused the login") from None
+        if response.status_code != 200 or not isinstance(token, dict):
+            raise Unauthenticated("The identity provider refused the login")
         if "id_token" not in token:
             raise Unauthenticated("The identity provider sent no identity token")
         keys = KeySet.import_key_set(self._get(meta["jwks_uri"]))
-        algorithms = meta.get("id_token_signing_alg_values_supported") or ["RS256"]
+        # asymmetric signatures only: never "none", never an HMAC keyed with the (shared) client secret
+        algorithms = [a for a in meta.get("id_token_signing_alg_values_supported") or ["RS256"]
+                      if a in ASYMMETRIC] or ["RS256"]
         try:
             decoded = jwt.decode(token["id_token"], keys, registry=JWSRegistry(algorithms=algorithms))
             claims = CodeIDToken(decoded.claims, decoded.header, {"iss": {"values": [self.issuer]}},
