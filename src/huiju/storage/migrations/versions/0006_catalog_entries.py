@@ -2,7 +2,7 @@
 and the full-text index over the entries' segmented text (FTS5 on SQLite, GIN on PostgreSQL)
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0004
 Create Date: 2026-12-05
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
