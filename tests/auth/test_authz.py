@@ -20,6 +20,7 @@ from huiju.auth.roles import Actor, Role
 from huiju.errors import Forbidden, Unauthenticated
 from huiju.catalog import permissions as C
 from huiju.ingest import permissions as I
+from huiju.opendata import permissions as O
 from huiju.security import permissions as S
 
 GA, RS = 1, 2
@@ -84,6 +85,18 @@ MATRIX = [
     (S.AUDIT_EXPORT, None, None, {"op"}),
     (S.KEYS_VIEW, None, None, {"op"}),
     (S.KEYS_ROTATE, None, None, {"op"}),
+    (C.DATA_READ, GA, None, {"op", "ga_steward", "ga_user"}),
+    (C.DATA_READ, RS, None, {"op"}),
+    (C.DATA_READ_GRANTED, None, None, {"op", "ga_steward", "ga_user", "public"}),
+    (C.LABEL_MANAGE, GA, None, {"op", "ga_steward"}),
+    (C.LABEL_MANAGE, RS, None, {"op"}),
+    (C.LEVEL_EXCEPTION, None, None, {"op"}),
+    (C.LABEL_VIEW, None, None, {"op"}),
+    (O.OPEN_PROPOSE, GA, None, {"op", "ga_steward"}),
+    (O.OPEN_PROPOSE, RS, None, {"op"}),
+    (O.OPEN_REVIEW, None, None, {"op"}),
+    (O.OPEN_MANAGE, GA, None, {"op", "ga_steward"}),
+    (O.OPEN_MANAGE, RS, None, {"op"}),
 ]
 ACTORS = {"op": OP, "ga_steward": GA_STEWARD, "ga_user": GA_USER, "public": PUBLIC, "anon": ANON}
 

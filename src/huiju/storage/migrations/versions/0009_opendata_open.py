@@ -1,7 +1,7 @@
 """开放: open datasets (CKAN packages) and open versions (CKAN resources)
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0005, 0006
 Create Date: 2026-12-05
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0006'
+down_revision = ('0005', '0006')  # merges protection and catalog on this branch; the lead re-chains
 branch_labels = None
 depends_on = None
 
