@@ -106,7 +106,7 @@ def verify_phone(uow: UnitOfWork, actor: Actor, *, phone: str, code: str,
                  provider: RealNameProvider) -> PortalAccount:
     """Phone verification (手机认证) by the outside service: the account reaches at least level ``phone``."""
     account = account_of(uow, actor)
-    check = check_mobile(phone)
+    check = check_mobile(re.sub(r"[\s-]", "", phone))
     if not check.ok or check.normalized is None:
         raise Invalid("%(phone)s is not a mainland mobile number", phone=phone)
     receipt = provider.check_phone(check.normalized, code.strip())
