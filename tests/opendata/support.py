@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -29,6 +30,8 @@ class FakeRealName:
         return f"id-{len(self.asked)}" if self.people.get(id_number) == name else None
 
 
+_keys = itertools.count(1)
+
 ENTRY = {
     "name": "示例市公共停车场信息",
     "classification": "theme",
@@ -51,10 +54,11 @@ def published_entry(storage: Storage, system: Actor, *, name: str, open_class: s
     The open dataset row is written directly: opening review and derivation are another test's subject.
     """
     with storage.uow() as uow:
-        ds = catalog_service.register_dataset(uow, system, key=f"{dept.lower()}_{name}", name=name,
+        ds = catalog_service.register_dataset(uow, system, key=f"{dept.lower()}_open_{next(_keys)}", name=name,
                                               department_code=dept)
         entry = catalog_service.register_entry(uow, system, department_code=dept,
-                                               fields={**ENTRY, "name": name, "open_class": open_class})
+                                               fields={**ENTRY, "name": name, "open_class": open_class,
+                                                       "open_condition": "实名认证并签署数据利用协议" if open_class == "conditional" else None})
         catalog_service.submit_entry(uow, system, entry.id)
         catalog_service.approve_entry(uow, system, entry.id)
         uow.add(OpenDataset(uid=f"00000000-0000-0000-0000-{entry.id:012d}", name=f"{dept.lower()}-{entry.id}",

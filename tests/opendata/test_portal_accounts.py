@@ -12,6 +12,7 @@ from huiju.opendata.portal import service
 from huiju.opendata.portal.oidc import OidcProvider
 from huiju.opendata.portal.ratelimit import RateLimiter
 from huiju.opendata.portal_models import OidcIdentity, PortalAccount
+from huiju.security import audit  # noqa: F401  (the audit chain subscribes to events)
 from huiju.security.models import AuditEntry
 from tests.support import PASSWORD, csrf_of
 
