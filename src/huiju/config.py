@@ -36,10 +36,20 @@ class Settings(BaseSettings):
     catalog_overdue_grace_days: int = Field(
         default=0, ge=0, description="Days past an entry's update cycle before it is flagged overdue.")
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Events between signed audit checkpoints.")
-    opendata_key_rate_per_minute: int = Field(default=600, ge=1, description="Open-data API calls a key may make "
-                                              "per minute (a key may carry its own lower or higher limit).")
-    opendata_ip_rate_per_minute: int = Field(default=120, ge=1, description="Open-data API calls and downloads per "
-                                             "minute from one IP address without a key.")
+    opendata_open_within_months: int = Field(
+        default=6, ge=1, description="Months after creation within which an openable catalog entry should be opened; "
+                                     "later ones are flagged on the operator's page.")
+    opendata_rate_per_ip: int = Field(default=600, ge=0,
+                                      description="Open-data API calls per minute from one IP address without a key "
+                                                  "(0 = unlimited).")
+    opendata_rate_per_key: int = Field(default=6000, ge=0,
+                                       description="Open-data API calls per minute with one API key (0 = unlimited).")
+    opendata_rows_max: int = Field(default=32000, ge=1,
+                                   description="Most records one datastore_search or datastore_search_sql call returns.")
+    opendata_count_cap: int = Field(default=100000, ge=1,
+                                    description="datastore_search counts matching rows exactly up to this number.")
+    opendata_sql_timeout_seconds: float = Field(default=5.0, gt=0,
+                                                description="Time limit of one datastore_search_sql query.")
     opendata_review_days: int = Field(default=10, ge=1, description="Working days the providing department has to "
                                       "decide an application for conditional data (上海市公共数据开放暂行办法).")
     opendata_conditional_level: str = Field(default="real_name", description="Real-name level needed to apply for "

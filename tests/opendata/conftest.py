@@ -1,4 +1,4 @@
-"""Portal fixtures: the app over the test storage, a fake real-name service, and an identity provider."""
+"""Open-data fixtures: a GA dataset of bus stops, ingested, catalogued, proposed and opened through the services."""
 
 from __future__ import annotations
 
@@ -6,28 +6,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from huiju.app import create_app
-from tests.opendata.oidc_provider import FakeIdP
-from tests.opendata.support import FakeRealName
+from huiju.opendata import service
+from tests.opendata.support import Opened, load_bus_stops
 
 
 @pytest.fixture
-def realname() -> FakeRealName:
-    return FakeRealName()
+def opened(storage, people, tmp_path) -> Opened:
+    entry_id = load_bus_stops(storage, people, tmp_path)
+    with storage.uow() as uow:
+        od = service.propose_open(uow, people["ga_steward"], entry_id=entry_id, index_columns=["line", "district"],
+                                  primary_key="stop_id", tags=["交通", "公交"])
+    with storage.uow() as uow:
+        service.approve_open(uow, people["op"], od.id, comment="同意开放")
+    with storage.uow() as uow:
+        versions = service.current_open_versions(uow, [od.id])
+        return Opened(entry_id, od.id, od.name, versions[od.id].uid)
 
 
 @pytest.fixture
-def idp():
-    provider = FakeIdP()
-    stop = provider.serve()
-    yield provider
-    stop()
-
-
-@pytest.fixture
-def app(settings, storage, realname):
-    application = create_app(settings, storage)
-    application.state.realname_provider = realname
-    return application
+def app(settings, storage):
+    return create_app(settings, storage)
 
 
 @pytest.fixture

@@ -1,69 +1,63 @@
-"""Helpers of the portal tests: open datasets to act on, fake real-name service, logins over HTTP."""
+"""Data and helpers shared by the open-data tests."""
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import select
+from huiju.catalog import service as catalog
+from huiju.ingest import service as ingest
 
-from huiju.auth.roles import Actor
-from huiju.catalog import service as catalog_service
-from huiju.opendata.models import OpenDataset, OpenStatus
-from huiju.storage.uow import Storage
-
-
-@dataclass
-class FakeRealName:
-    """Stands in for the bureau's verification service (an outside system)."""
-
-    codes: dict[str, str] = field(default_factory=lambda: {"13800138000": "246810"})
-    people: dict[str, str] = field(default_factory=lambda: {"11010519491231002X": "张三"})
-    asked: list[str] = field(default_factory=list)
-
-    def check_phone(self, phone: str, code: str) -> str | None:
-        self.asked.append(phone)
-        return f"sms-{phone[-4:]}" if self.codes.get(phone) == code else None
-
-    def check_identity(self, name: str, id_number: str) -> str | None:
-        self.asked.append(id_number)
-        return f"id-{len(self.asked)}" if self.people.get(id_number) == name else None
+LINES = ["1路", "2路", "K3", "游5", "夜8"]
+DISTRICTS = ["东城区", "西城区", "高新区"]
+ROWS = 240
 
 
-_keys = itertools.count(1)
+def bus_stops_csv(path: Path, rows: int = ROWS, *, offset: int = 0) -> Path:
+    """Stops with a sensitive column (the stop keeper's mobile number) that must never be opened."""
+    lines = ["stop_id,line,name,district,keeper_mobile,lat,lon"]
+    for i in range(offset, offset + rows):
+        lines.append(f"S{i:05d},{LINES[i % len(LINES)]},第{i}站,{DISTRICTS[i % 3]},1{3 + i % 6}8{i:08d},"
+                     f"{30 + i / 1000:.4f},{120 + i / 1000:.4f}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
-ENTRY = {
-    "name": "示例市公共停车场信息",
+
+BUS_STOPS_ENTRY = {
+    "name": "城市公交站点",
     "classification": "theme",
     "item": "public_service",
-    "abstract": "公共停车场名称、地址、泊位数与经纬度。",
+    "abstract": "全市公交线路的站点名称、所属区县与经纬度，按月更新。",
     "format_kind": "spreadsheet",
     "format_type": "csv",
     "share_type": "unconditional",
     "share_mode_type": "file",
     "open_class": "unconditional",
     "update_cycle": "monthly",
-    "data_level": "general_1",
-    "items": [{"name": "停车场名称", "type_code": "C", "length": 100}, {"name": "泊位数", "type_code": "I"}],
+    "data_level": "general_2",
+    "items": [{"name": "站点编号", "type_code": "C", "length": 10, "column": "stop_id", "is_key": True},
+              {"name": "线路", "type_code": "C", "length": 20, "column": "line"}],
 }
 
 
-def published_entry(storage: Storage, system: Actor, *, name: str, open_class: str, dept: str = "GA") -> int:
-    """A published catalog entry with a published open dataset of ``open_class``; returns the entry id.
+@dataclass
+class Opened:
+    entry_id: int
+    open_id: int
+    name: str
+    resource_id: str
 
-    The open dataset row is written directly: opening review and derivation are another test's subject.
-    """
+
+def load_bus_stops(storage, people, tmp_path: Path, *, entry: dict | None = None, key: str = "bus_stops"):
+    """Register, ingest, catalogue and mount the dataset; returns the published entry's id."""
     with storage.uow() as uow:
-        ds = catalog_service.register_dataset(uow, system, key=f"{dept.lower()}_open_{next(_keys)}", name=name,
-                                              department_code=dept)
-        entry = catalog_service.register_entry(uow, system, department_code=dept,
-                                               fields={**ENTRY, "name": name, "open_class": open_class,
-                                                       "open_condition": "实名认证并签署数据利用协议" if open_class == "conditional" else None})
-        catalog_service.submit_entry(uow, system, entry.id)
-        catalog_service.approve_entry(uow, system, entry.id)
-        uow.add(OpenDataset(uid=f"00000000-0000-0000-0000-{entry.id:012d}", name=f"{dept.lower()}-{entry.id}",
-                            title=name, entry_id=entry.id, dataset_id=ds.id, open_key=f"open_{ds.key}",
-                            department_id=ds.department_id, open_class=open_class, status=OpenStatus.PUBLISHED))
-        uow.commit()
-        assert uow.session.scalar(select(OpenDataset.id).where(OpenDataset.entry_id == entry.id))
-        return entry.id
+        catalog.register_dataset(uow, people["ga_steward"], key=key, name="公交站点", department_code="GA")
+    with storage.uow() as uow:
+        ingest.ingest_file(uow, people["ga_steward"], dataset_key=key, path=bus_stops_csv(tmp_path / f"{key}.csv"))
+    with storage.uow() as uow:
+        e = catalog.register_entry(uow, people["ga_steward"], department_code="GA", fields=entry or BUS_STOPS_ENTRY)
+        ds = catalog.dataset_by_key(uow, people["ga_steward"], key)
+        catalog.mount_dataset(uow, people["ga_steward"], e.id, ds.id)
+        catalog.submit_entry(uow, people["ga_steward"], e.id)
+        catalog.approve_entry(uow, people["op"], e.id)
+        return e.id

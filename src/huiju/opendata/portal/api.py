@@ -38,6 +38,8 @@ def limit_calls(request: Request, uow: UowDep) -> None:
     scheme, _, presented = header.partition(" ")
     if scheme.lower() == "bearer" and presented.strip():
         key = service.key_limit(uow, presented.strip())
+        if key.per_minute == 0:  # 0 = unlimited
+            return
         verdict = limiter(request).hit("key", key.caller, key.per_minute)
         if not verdict.allowed:
             raise RateLimited("Too many calls with this API key: at most %(limit)s a minute. Try again in "
@@ -45,7 +47,9 @@ def limit_calls(request: Request, uow: UowDep) -> None:
                               seconds=verdict.retry_after)
         return
     settings = request.app.state.storage.settings
-    verdict = limiter(request).hit("ip", client_ip(request), settings.opendata_ip_rate_per_minute)
+    if settings.opendata_rate_per_ip == 0:
+        return
+    verdict = limiter(request).hit("ip", client_ip(request), settings.opendata_rate_per_ip)
     if not verdict.allowed:
         raise RateLimited("Too many calls from your address: at most %(limit)s a minute without an API key. Try "
                           "again in %(seconds)s seconds, or use an API key for a higher limit.",

@@ -281,7 +281,7 @@ def key_limit(uow: UnitOfWork, presented: str) -> KeyLimit:
     prefix = presented[len(auth_service.TOKEN_PREFIX):].partition("_")[0]
     key = uow.session.scalar(select(PortalKey).where(PortalKey.token_prefix == prefix))
     per_minute = key.rate_per_minute if key is not None and key.rate_per_minute else \
-        uow.settings.opendata_key_rate_per_minute
+        uow.settings.opendata_rate_per_key
     return KeyLimit(actor, prefix, per_minute)
 
 

@@ -15,7 +15,7 @@ from huiju.opendata.portal.deadlines import review_due
 from huiju.opendata.portal_models import OpenApplication
 from huiju.security import audit  # noqa: F401  (the audit chain subscribes to events)
 from huiju.security.models import AuditEntry
-from tests.opendata.support import published_entry
+from tests.opendata.portal.support import published_entry
 from tests.support import PASSWORD
 
 COMMITMENTS = ["仅用于交通出行研究，不用于商业营销", "数据存储于境内并采取访问控制"]

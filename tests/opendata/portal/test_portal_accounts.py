@@ -104,8 +104,8 @@ def test_rate_limits_per_key_and_per_ip_with_clear_messages(settings, storage, p
 
     from huiju.app import create_app
 
-    settings.opendata_ip_rate_per_minute = 3
-    settings.opendata_key_rate_per_minute = 5
+    settings.opendata_rate_per_ip = 3
+    settings.opendata_rate_per_key = 5
     app = create_app(settings, storage)
     with TestClient(app) as client, storage.uow() as uow:
         issued = service.create_key(uow, people["citizen"], name="k")
