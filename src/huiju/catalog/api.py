@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import Response
 
 from huiju.catalog import service
 from huiju.catalog.schemas import (
@@ -13,6 +16,11 @@ from huiju.catalog.schemas import (
     CommentIn,
     DatasetIn,
     DatasetOut,
+    HarvestRecordOut,
+    HarvestReportOut,
+    HarvestRunIn,
+    HarvestSourceIn,
+    HarvestSourceOut,
     MountIn,
     ReasonIn,
     SchemaIn,
@@ -126,3 +134,40 @@ def entry_history(entry_id: int, uow: UowDep, actor: ActorDep):
 @router.get("/catalog/review", response_model=list[CatalogEntryOut])
 def review_queue(uow: UowDep, actor: ActorDep):
     return service.review_queue(uow, actor)
+
+
+@router.get("/catalog/harvest-sources", response_model=list[HarvestSourceOut])
+def list_harvest_sources(uow: UowDep, actor: ActorDep):
+    return service.list_harvest_sources(uow, actor)
+
+
+@router.post("/catalog/harvest-sources", response_model=HarvestSourceOut, status_code=201)
+def add_harvest_source(body: HarvestSourceIn, uow: UowDep, actor: ActorDep):
+    return service.add_harvest_source(uow, actor, **body.model_dump())
+
+
+@router.post("/catalog/harvest-sources/{source_id}/run", response_model=HarvestReportOut)
+def harvest_source(source_id: int, body: HarvestRunIn, uow: UowDep, actor: ActorDep):
+    return service.harvest_source(uow, actor, source_id, token=body.token)
+
+
+@router.get("/catalog/harvest-sources/{source_id}/records", response_model=list[HarvestRecordOut])
+def harvest_records(source_id: int, uow: UowDep, actor: ActorDep):
+    return service.harvest_records(uow, actor, source_id)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post("/catalog/import")
+def import_entries(uow: UowDep, actor: ActorDep, file: Annotated[UploadFile, File()],
+                   department_code: Annotated[str, Form()]) -> list[dict[str, object]]:
+    """Import the Excel template; the answer reports every row (created, updated or its error)."""
+    report = service.import_entries(uow, actor, department_code=department_code, source=file.file.read())
+    return [row.__dict__ for row in report]
+
+
+@router.get("/catalog/export")
+def export_entries(uow: UowDep, actor: ActorDep, department_code: str = "") -> Response:
+    data = service.export_entries(uow, actor, department_code=department_code or None)
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="catalog.xlsx"'})

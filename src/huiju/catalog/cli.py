@@ -109,7 +109,8 @@ def register_catalog(app: typer.Typer, storage_for: Callable[[typer.Context], An
             console.print(items)
             history = Table(_("Time (UTC)"), _("Action"), _("By"), _("Comment"))
             for c in service.entry_history(uow, CLI_ACTOR, e.id):
-                history.add_row(c.created_at.strftime("%Y-%m-%d %H:%M"), c.action, c.actor_name, c.comment or "")
+                history.add_row(c.created_at.strftime("%Y-%m-%d %H:%M"), vocab.label(vocab.CHANGE_ACTIONS, c.action),
+                                c.actor_name, c.comment or "")
             console.print(history)
 
     def transition(name: str, fn: Callable[..., Any], message: str, needs_reason: bool) -> None:
@@ -151,3 +152,43 @@ def register_catalog(app: typer.Typer, storage_for: Callable[[typer.Context], An
             for e in result.entries:
                 table.add_row(e.code, e.name, e.provider_name, vocab.label(vocab.STATES, e.state))
         console.print(table)
+
+    @catalog.command("harvest-add")
+    def harvest_add(ctx: typer.Context, name: str, kind: str = typer.Argument(..., help="huiju | ckan | dcat"),
+                    url: str = typer.Argument(...),
+                    dept: str = typer.Option(..., help="Local department the harvested entries are filed under")) -> None:
+        """Add a catalog to harvest: another huiju node, a CKAN portal or a DCAT document."""
+        with storage_for(ctx).uow() as uow:
+            source = service.add_harvest_source(uow, CLI_ACTOR, name=name, kind=kind, url=url, department_code=dept)
+        console.print(_("Harvest source %(name)s added (id %(id)s).") % {"name": source.name, "id": source.id})
+
+    @catalog.command("harvest")
+    def harvest_run(ctx: typer.Context, source_id: int,
+                    token: str = typer.Option("", envvar="HUIJU_HARVEST_TOKEN", help="Credential for the source")) -> None:
+        """Harvest a source now; records that fail keep their raw text and error."""
+        with storage_for(ctx).uow() as uow:
+            with console.status(_("Harvesting…")):
+                report = service.harvest_source(uow, CLI_ACTOR, source_id, token=token or None)
+        console.print(_("Harvest finished: %(c)s new, %(u)s updated, %(s)s unchanged, %(f)s failed.")
+                      % {"c": report.created, "u": report.updated, "s": report.unchanged, "f": report.failed})
+
+    @catalog.command("import")
+    def import_(ctx: typer.Context, file: Path, dept: str = typer.Option(..., help="Code of the providing department")) -> None:
+        """Import the Excel template (one row per entry, items on the second sheet); every row is reported."""
+        with storage_for(ctx).uow() as uow:
+            report = service.import_entries(uow, CLI_ACTOR, department_code=dept, source=file)
+        table = Table(_("Sheet"), _("Row"), _("Resource name"), _("Resource code"), _("Result"))
+        for row in report:
+            table.add_row(row.sheet, str(row.row), row.name, row.code or "", row.error or row.action or "")
+        console.print(table)
+        failed = sum(1 for r in report if r.error)
+        console.print(_("%(ok)s rows imported, %(bad)s rows with errors.") % {"ok": len(report) - failed, "bad": failed})
+        if failed:
+            raise typer.Exit(1)
+
+    @catalog.command("export")
+    def export(ctx: typer.Context, file: Path, dept: str = typer.Option("", help="Only this department's entries")) -> None:
+        """Write the catalog to the Excel template."""
+        with storage_for(ctx).uow() as uow:
+            file.write_bytes(service.export_entries(uow, CLI_ACTOR, department_code=dept or None))
+        console.print(_("Written to %(path)s.") % {"path": file})

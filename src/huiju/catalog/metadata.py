@@ -181,3 +181,31 @@ def _length(value: Any, name: str) -> int | None:
     if length <= 0:
         raise Invalid("The length of data item %(name)s must be a whole number", name=name)
     return length
+
+
+ITEM_TEXT_FIELDS = ("name", "type_code", "length", "sensitivity", "share_type", "column")
+
+
+def items_from_text(text: str) -> list[dict[str, Any]]:
+    """Data items written one per line as ``名称|类型|长度|敏感级别|共享类型|字段`` (the form's structured cell);
+    tabs or full-width ｜ also separate, missing trailing parts are left empty, a leading * marks the key."""
+    items = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in re.split(r"[|\t｜]", line)]
+        item: dict[str, Any] = dict(zip(ITEM_TEXT_FIELDS, parts + [""] * (len(ITEM_TEXT_FIELDS) - len(parts))))
+        item["is_key"] = item["name"].startswith("*")
+        item["name"] = item["name"].lstrip("*").strip()
+        items.append({k: (v if v != "" else None) for k, v in item.items()})
+    return items
+
+
+def items_to_text(items: Sequence[Any]) -> str:
+    """The inverse of ``items_from_text`` for an entry's stored items."""
+    lines = []
+    for i in items:
+        parts = [("*" if i.is_key else "") + i.name, i.type_code, str(i.length or ""), i.sensitivity, i.share_type,
+                 i.column or ""]
+        lines.append("|".join(parts).rstrip("|"))
+    return "\n".join(lines)

@@ -167,3 +167,41 @@ class SearchOut(BaseModel):
     pages: int
     entries: list[CatalogEntryOut]
     facets: dict[str, list[FacetValueOut]]
+
+
+class HarvestSourceIn(BaseModel):
+    name: str = Field(examples=["省平台目录"])
+    kind: str = Field(examples=["huiju"], description="huiju | ckan | dcat")
+    url: str = Field(examples=["https://province.example/"])
+    department_code: str = Field(examples=["SJ"], description="Local department the harvested entries are filed under")
+
+
+class HarvestSourceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    kind: str
+    url: str
+    department_id: int
+    last_run_at: datetime | None
+
+
+class HarvestRunIn(BaseModel):
+    token: str | None = Field(default=None, description="Credential for the source (a huiju API token, a CKAN key)")
+
+
+class HarvestReportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+
+
+class HarvestRecordOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    identifier: str
+    entry_id: int | None
+    error: str | None
+    raw: str
+    harvested_at: datetime

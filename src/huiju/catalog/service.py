@@ -13,22 +13,34 @@ from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, require, visible
 from huiju.auth.roles import Actor
 from huiju.catalog import encryption as _encryption  # noqa: F401  (registers the stage hook)
-from huiju.catalog import codes, lifecycle, metadata, search, vocab
+from huiju.catalog import codes, dcat, excel, harvest, lifecycle, lineage, metadata, search, vocab
 from huiju.catalog.events import (
+    CatalogHarvested,
     DatasetMounted,
     DatasetRegistered,
     DatasetUnmounted,
+    EntriesImported,
     EntryPublished,
     EntryRegistered,
     EntryRejected,
     EntrySubmitted,
     EntryUpdated,
     EntryWithdrawn,
+    HarvestSourceAdded,
     SchemaSaved,
     VersionPublished,
     VersionRolledBack,
 )
-from huiju.catalog.models import CatalogChange, CatalogEntry, CatalogItem, CatalogMount, Dataset, Lineage
+from huiju.catalog.models import (
+    CatalogChange,
+    CatalogEntry,
+    CatalogItem,
+    CatalogMount,
+    Dataset,
+    HarvestRecord,
+    HarvestSource,
+    Lineage,
+)
 from huiju.catalog.permissions import (
     DATASET_MANAGE,
     DATASET_VIEW,
@@ -36,8 +48,9 @@ from huiju.catalog.permissions import (
     ENTRY_MANAGE,
     ENTRY_REVIEW,
     ENTRY_VIEW,
+    HARVEST_MANAGE,
 )
-from huiju.errors import Conflict, Invalid, NotFound
+from huiju.errors import Conflict, HuijuError, Invalid, NotFound
 from huiju.i18n import N_
 from huiju.storage.lake import LakeVersion, StagedVersion
 from huiju.storage.uow import UnitOfWork
@@ -484,7 +497,7 @@ def _freshness(entry: CatalogEntry, latest: datetime | None, grace: int, now: da
         return Freshness("unscheduled", latest, None)
     due = latest + timedelta(days=days + grace)
     if now > due:
-        return Freshness("overdue", latest, due, (now - due).days + 1)
+        return Freshness("overdue", latest, due, max(1, (now - due).days))
     return Freshness("fresh", latest, due)
 
 
@@ -505,3 +518,211 @@ def overdue_entries(uow: UnitOfWork, actor: Actor, *, limit: int = 50) -> list[t
                if (f := _freshness(e, latest.get(e.id), grace, now)).status in ("overdue", "no_data")]
     flagged.sort(key=lambda ef: (ef[1].status != "overdue", -ef[1].days_overdue, ef[0].code))
     return flagged[:limit]
+
+
+# ---- DCAT-AP RDF and harvesting --------------------------------------------------------------
+
+def catalog_rdf(uow: UnitOfWork, actor: Actor, *, base_url: str, fmt: str, entry_id: int | None = None) -> str:
+    """The published entries the actor may see (or one entry) as DCAT-AP 3 Turtle or JSON-LD."""
+    require(actor, ENTRY_BROWSE)
+    if entry_id is not None:
+        entries = [get_entry(uow, actor, entry_id)]
+    else:
+        entries = list(uow.session.scalars(select(CatalogEntry).where(entry_visibility(actor),
+                                                                      CatalogEntry.state == lifecycle.PUBLISHED)
+                                           .order_by(CatalogEntry.code)))
+    graph = dcat.graph_for(entries, base_url, title=N_("Government information-resource catalog"),
+                           whole_catalog=entry_id is None)
+    return dcat.serialize(graph, fmt)
+
+
+def add_harvest_source(uow: UnitOfWork, actor: Actor, *, name: str, kind: str, url: str,
+                       department_code: str) -> HarvestSource:
+    """Register a catalog to harvest; its entries are filed under ``department_code`` here."""
+    require(actor, HARVEST_MANAGE)
+    dept = auth_service.department_by_code(uow, department_code)
+    if kind not in harvest.KINDS:
+        raise Invalid("Harvest source kind must be one of: %(allowed)s", allowed=", ".join(harvest.KINDS))
+    if not re.match(r"^https?://", url.strip()):
+        raise Invalid("The harvest URL must start with http:// or https://")
+    if not name.strip():
+        raise Invalid("Give the harvest source a name")
+    if uow.session.scalar(select(HarvestSource.id).where(HarvestSource.name == name.strip())) is not None:
+        raise Conflict("Harvest source %(name)s already exists", name=name)
+    source = HarvestSource(name=name.strip(), kind=kind, url=url.strip(), department_id=dept.id)
+    uow.add(source)
+    uow.session.flush()
+    uow.emit(actor, HarvestSourceAdded(source_id=source.id, kind=kind, url=source.url))
+    uow.commit()
+    return source
+
+
+def list_harvest_sources(uow: UnitOfWork, actor: Actor) -> list[HarvestSource]:
+    require(actor, HARVEST_MANAGE)
+    return list(uow.session.scalars(select(HarvestSource).order_by(HarvestSource.name)))
+
+
+def harvest_records(uow: UnitOfWork, actor: Actor, source_id: int) -> list[HarvestRecord]:
+    """What the last runs fetched from a source: the raw record, the entry made from it or the error."""
+    require(actor, HARVEST_MANAGE)
+    return list(uow.session.scalars(select(HarvestRecord).where(HarvestRecord.source_id == source_id)
+                                    .order_by(HarvestRecord.identifier)))
+
+
+@dataclass(frozen=True)
+class HarvestReport:
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+
+
+def harvest_source(uow: UnitOfWork, actor: Actor, source_id: int, *, client: Any = None,
+                   token: str | None = None) -> HarvestReport:
+    """Fetch every record of a source and create or update its entries, idempotently by the source's identifier.
+
+    Harvested entries are published at once (the source published them); a record that cannot be mapped
+    keeps its raw text and the error, and the others go on.
+    """
+    require(actor, HARVEST_MANAGE)
+    import httpx
+
+    source = uow.get(HarvestSource, source_id)
+    dept = next(d for d in auth_service.list_departments(uow, actor) if d.id == source.department_id)
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    own = client is None
+    client = client or httpx.Client(follow_redirects=True)
+    now = datetime.now(UTC)
+    try:
+        for record in harvest.fetch(source.kind, source.url, client=client, token=token):
+            row = uow.session.scalar(select(HarvestRecord).where(HarvestRecord.source_id == source.id,
+                                                                 HarvestRecord.identifier == record.identifier))
+            if row is None:
+                row = HarvestRecord(source_id=source.id, identifier=record.identifier, raw=record.raw)
+                uow.add(row)
+            row.raw, row.harvested_at = record.raw, now
+            try:
+                if record.error:
+                    raise Invalid("The record could not be read: %(error)s", error=record.error)
+                with uow.session.begin_nested():
+                    entry, outcome = _upsert_harvested(uow, actor, source, dept, record)
+                row.entry_id, row.error = entry.id, None
+                counts[outcome] += 1
+            except HuijuError as exc:
+                row.error = exc.localized()
+                counts["failed"] += 1
+    finally:
+        if own:
+            client.close()
+    source.last_run_at = now
+    uow.emit(actor, CatalogHarvested(source_id=source.id, created=counts["created"], updated=counts["updated"],
+                                     failed=counts["failed"]))
+    uow.commit()
+    return HarvestReport(**counts)
+
+
+def _upsert_harvested(uow: UnitOfWork, actor: Actor, source: HarvestSource, dept: Any,
+                      record: harvest.Record) -> tuple[CatalogEntry, str]:
+    cleaned = metadata.clean_entry(record.fields)
+    entry = uow.session.scalar(select(CatalogEntry).where(CatalogEntry.harvest_source_id == source.id,
+                                                          CatalogEntry.source_identifier == record.identifier))
+    provider_name = (record.fields.get("provider_name") or dept.name)[:200]
+    provider_code = (record.fields.get("provider_code") or dept.code)[:64]
+    if entry is None:
+        now = datetime.now(UTC)
+        entry = CatalogEntry(department_id=dept.id, state=lifecycle.PUBLISHED, published_at=now, code="",
+                             harvest_source_id=source.id, source_identifier=record.identifier, usage_count=0,
+                             created_by=actor.user_id, provider_name=provider_name, provider_code=provider_code)
+        _apply(entry, cleaned)
+        entry.publish_date = entry.publish_date or now.date()
+        _assign_code(uow, entry, dept.code, dept.region_code)
+        uow.add(entry)
+        uow.session.flush()
+        _record(uow, actor, entry, "harvested", changes=_diff({}, _snapshot(entry)), comment=source.name)
+        return entry, "created"
+    before, updated_at = _snapshot(entry), entry.updated_at
+    _apply(entry, cleaned)
+    entry.provider_name, entry.provider_code = provider_name, provider_code
+    changes = _diff(before, _snapshot(entry))
+    if not changes:
+        entry.updated_at = updated_at
+        return entry, "unchanged"
+    _record(uow, actor, entry, "harvested", changes=changes, comment=source.name)
+    return entry, "updated"
+
+
+# ---- the Excel template (填报模板) ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportRow:
+    sheet: str  # entries | items
+    row: int
+    name: str
+    code: str | None = None
+    action: str | None = None  # created | updated
+    error: str | None = None
+
+
+def import_entries(uow: UnitOfWork, actor: Actor, *, department_code: str, source: Any) -> list[ImportRow]:
+    """Register (or, by code, update) one entry per template row; a row that fails is reported, the rest go in."""
+    dept = auth_service.department_by_code(uow, department_code)
+    require(actor, ENTRY_MANAGE, department_id=dept.id)
+    rows, orphans = excel.read_workbook(source)
+    report: list[ImportRow] = []
+    for row in rows:
+        name = str(row.fields.get("name") or "")
+        try:
+            existing = None
+            if row.code:
+                existing = uow.session.scalar(select(CatalogEntry).where(CatalogEntry.code == row.code,
+                                                                         CatalogEntry.department_id == dept.id))
+                if existing is None:
+                    raise NotFound("Catalog entry %(id)s not found", id=row.code)
+            if existing is not None:
+                entry = update_entry(uow, actor, existing.id, row.fields)
+                report.append(ImportRow("entries", row.number, name, entry.code, "updated"))
+            else:
+                entry = register_entry(uow, actor, department_code=dept.code, fields=row.fields)
+                report.append(ImportRow("entries", row.number, name, entry.code, "created"))
+        except HuijuError as exc:
+            uow.rollback()
+            report.append(ImportRow("entries", row.number, name, row.code, error=exc.localized()))
+    for number, entry_name in orphans:
+        error = Invalid("No entry named %(name)s in this file", name=entry_name).localized()
+        report.append(ImportRow("items", number, entry_name, error=error))
+    failed = sum(1 for r in report if r.error)
+    uow.emit(actor, EntriesImported(department_id=dept.id, rows=len(rows), created=len(report) - failed,
+                                    failed=failed))
+    uow.commit()
+    return report
+
+
+def export_entries(uow: UnitOfWork, actor: Actor, *, department_code: str | None = None) -> bytes:
+    """The template filled with the entries the actor may see (of one department if given)."""
+    require(actor, ENTRY_BROWSE)
+    query = select(CatalogEntry).where(entry_visibility(actor)).order_by(CatalogEntry.code)
+    if department_code:
+        dept = auth_service.department_by_code(uow, department_code)
+        query = query.where(CatalogEntry.department_id == dept.id)
+    return excel.write_workbook(uow.session.scalars(query))
+
+
+def entry_lineage(uow: UnitOfWork, actor: Actor, entry_id: int) -> lineage.LineageGraph:
+    """Sources → mounted versions → base libraries and derived versions → share/open, for the entry page."""
+    entry = get_entry(uow, actor, entry_id)
+    mounted = mounted_datasets(uow, actor, entry.id)
+    version_ids = [v.id for _ds, versions in mounted for v in versions]
+    rows = uow.session.scalars(select(Lineage).where(Lineage.version_id.in_(version_ids))) if version_ids else []
+    derived = uow.session.execute(
+        select(Lineage, Dataset, LakeVersion).join(Dataset, Dataset.id == Lineage.dataset_id)
+        .join(LakeVersion, LakeVersion.id == Lineage.version_id)
+        .where(Lineage.kind == "derived").order_by(Lineage.id.desc()).limit(500)).all()
+    egress = [(vocab.label(vocab.SHARE_TYPES, entry.share_type), entry.share_condition or ""),
+              (open_label(uow, entry.open_class), entry.open_condition or "")]
+    return lineage.build(mounted, {row.version_id: row for row in rows}, [tuple(r) for r in derived], egress)
+
+
+def open_label(uow: UnitOfWork, open_class: str) -> str:
+    """The open class in the jurisdiction's own words (setting catalog_open_labels)."""
+    profile = vocab.OPEN_LABEL_PROFILES.get(uow.settings.catalog_open_labels, vocab.OPEN_CLASSES)
+    return vocab.label(profile, open_class)

@@ -183,3 +183,16 @@ def label(choices: Mapping[str, str], code: str | None) -> str:
 def item_choices(classification: str) -> dict[str, str]:
     """The 项 list that goes with a classification."""
     return {"base": BASE_RESOURCES, "theme": THEMES, "department": DEPARTMENT_ITEMS}[classification]
+
+# What the change history records
+CHANGE_ACTIONS: dict[str, str] = {
+    "registered": N_("Registered"),
+    "updated": N_("Edited"),
+    "submitted": N_("Submitted for review"),
+    "published": N_("Approved and published"),
+    "rejected": N_("Rejected"),
+    "withdrawn": N_("Withdrawn"),
+    "mounted": N_("Dataset mounted"),
+    "unmounted": N_("Dataset unmounted"),
+    "harvested": N_("Harvested"),
+}

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from huiju.auth import service as auth_service
 from huiju.auth.roles import Role
+from huiju.catalog import service as catalog_service
+from huiju.catalog import vocab as catalog_vocab
 from huiju.errors import HuijuError
 from huiju.ingest import service as ingest_service
 from huiju.ingest.authority import service as authority_service
@@ -73,7 +75,9 @@ def home(request: Request, uow: UowDep, actor: ActorDep) -> Response:
         return render(request, actor, "home/operator.html",
                       departments=auth_service.list_departments(uow, actor),
                       users=auth_service.list_users(uow, actor),
-                      audit=security_service.list_audit(uow, actor, limit=10))
+                      audit=security_service.list_audit(uow, actor, limit=10),
+                      overdue=catalog_service.overdue_entries(uow, actor), catalog_vocab=catalog_vocab,
+                      reviewing=len(catalog_service.review_queue(uow, actor)))
     if role in (Role.STEWARD, Role.DEPT_USER):
         dept_ids = actor.departments()
         departments = [d for d in auth_service.list_departments(uow, actor) if d.id in dept_ids]
@@ -82,7 +86,8 @@ def home(request: Request, uow: UowDep, actor: ActorDep) -> Response:
                           users=auth_service.list_users(uow, actor),
                           tasks=authority_service.list_tasks(uow, actor, limit=20),
                           open_tasks=authority_service.count_open_tasks(uow, actor),
-                          jobs=ingest_service.list_jobs(uow, actor, limit=10), status_labels=STATUS_LABELS)
+                          jobs=ingest_service.list_jobs(uow, actor, limit=10), status_labels=STATUS_LABELS,
+                          overdue=catalog_service.overdue_entries(uow, actor), catalog_vocab=catalog_vocab)
         return render(request, actor, "home/dept_user.html", departments=departments)
     return render(request, actor, "home/public.html")
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from huiju.errors import RateLimited
+from huiju.i18n import N_
 from huiju.opendata.portal import service
 from huiju.opendata.portal.oidc import OidcProvider
 from huiju.opendata.portal.ratelimit import RateLimiter
@@ -42,8 +43,8 @@ def limit_calls(request: Request, uow: UowDep) -> None:
             return
         verdict = limiter(request).hit("key", key.caller, key.per_minute)
         if not verdict.allowed:
-            raise RateLimited("Too many calls with this API key: at most %(limit)s a minute. Try again in "
-                              "%(seconds)s seconds.", retry_after=verdict.retry_after, limit=verdict.limit,
+            raise RateLimited(N_("Too many calls with this API key: at most %(limit)s a minute. Try again in "
+                              "%(seconds)s seconds."), retry_after=verdict.retry_after, limit=verdict.limit,
                               seconds=verdict.retry_after)
         return
     settings = request.app.state.storage.settings
@@ -51,8 +52,8 @@ def limit_calls(request: Request, uow: UowDep) -> None:
         return
     verdict = limiter(request).hit("ip", client_ip(request), settings.opendata_rate_per_ip)
     if not verdict.allowed:
-        raise RateLimited("Too many calls from your address: at most %(limit)s a minute without an API key. Try "
-                          "again in %(seconds)s seconds, or use an API key for a higher limit.",
+        raise RateLimited(N_("Too many calls from your address: at most %(limit)s a minute without an API key. Try "
+                          "again in %(seconds)s seconds, or use an API key for a higher limit."),
                           retry_after=verdict.retry_after, limit=verdict.limit, seconds=verdict.retry_after)
 
 
