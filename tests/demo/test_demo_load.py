@@ -75,3 +75,20 @@ def test_the_authority_steward_sees_correction_tasks_on_the_home_page(demo_stora
     with TestClient(app) as client:
         login(client, "rs_steward", city.DEMO_PASSWORD)
         assert "暂无纠错任务" in client.get("/").text  # RS is not the authority for anything
+
+
+def test_the_demo_catalog_is_published_and_searchable(demo_storage):
+    storage, summary = demo_storage
+    assert summary.catalog_entries == summary.files
+    app = create_app(storage.settings, storage)
+    with TestClient(app) as client:
+        login(client, "rs_user", city.DEMO_PASSWORD)
+        found = client.get("/api/v1/catalog/entries", params={"q": "交通"}).json()
+        assert {"公交刷卡记录", "出租车行程记录"} <= {e["name"] for e in found["entries"]}
+        assert all(e["state"] == "published" for e in found["entries"])
+        home = client.get("/catalog").text
+        assert "基础信息资源" in home and "示例市公安局" in home
+        population = next(e for e in client.get("/api/v1/catalog/entries", params={"q": "人口"}).json()["entries"]
+                          if e["name"] == "人口基本信息")
+        page = client.get(f"/catalog/entries/{population['id']}").text
+        assert "按时更新" in page and "身份证号" in page

@@ -718,11 +718,5 @@ def entry_lineage(uow: UnitOfWork, actor: Actor, entry_id: int) -> lineage.Linea
         .join(LakeVersion, LakeVersion.id == Lineage.version_id)
         .where(Lineage.kind == "derived").order_by(Lineage.id.desc()).limit(500)).all()
     egress = [(vocab.label(vocab.SHARE_TYPES, entry.share_type), entry.share_condition or ""),
-              (open_label(uow, entry.open_class), entry.open_condition or "")]
+              (vocab.open_label(uow.settings.catalog_open_labels, entry.open_class), entry.open_condition or "")]
     return lineage.build(mounted, {row.version_id: row for row in rows}, [tuple(r) for r in derived], egress)
-
-
-def open_label(uow: UnitOfWork, open_class: str) -> str:
-    """The open class in the jurisdiction's own words (setting catalog_open_labels)."""
-    profile = vocab.OPEN_LABEL_PROFILES.get(uow.settings.catalog_open_labels, vocab.OPEN_CLASSES)
-    return vocab.label(profile, open_class)

@@ -180,6 +180,11 @@ def label(choices: Mapping[str, str], code: str | None) -> str:
     return gettext(choices[code]) if code in choices else code
 
 
+def open_label(profile: str, code: str | None) -> str:
+    """The open class in the jurisdiction's own words (setting catalog_open_labels)."""
+    return label(OPEN_LABEL_PROFILES.get(profile, OPEN_CLASSES), code)
+
+
 def item_choices(classification: str) -> dict[str, str]:
     """The 项 list that goes with a classification."""
     return {"base": BASE_RESOURCES, "theme": THEMES, "department": DEPARTMENT_ITEMS}[classification]

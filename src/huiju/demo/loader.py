@@ -21,6 +21,7 @@ from huiju.auth import service as auth_service
 from huiju.auth.roles import Actor, Role
 from huiju.config import Settings
 from huiju.demo import city
+from huiju.demo.catalog import publish_catalog
 from huiju.demo.generator import generate
 from huiju.demo.ingest import ingest_sources, register_authorities
 from huiju.errors import Invalid
@@ -53,6 +54,7 @@ class DemoSummary:
     seconds: float
     accepted: int = 0
     quarantined: int = 0
+    catalog_entries: int = 0
 
     def print(self, console: Console, host: str, port: int) -> None:
         console.print(_("Demo city loaded in %(s).1f s: %(d)s departments, %(f)s source files, %(r)s rows, "
@@ -61,6 +63,7 @@ class DemoSummary:
                          "x": self.defects, "m": self.sources / "manifest.json"})
         console.print(_("Loaded through the ingest pipeline: %(ok)s rows accepted, %(bad)s quarantined with reasons.")
                       % {"ok": f"{self.accepted:,}", "bad": f"{self.quarantined:,}"})
+        console.print(_("%(n)s catalog entries published (open /catalog).") % {"n": self.catalog_entries})
         table = Table(_("Username"), _("Role"), _("Department"), title=_("Demo accounts (password: %(p)s)")
                       % {"p": city.DEMO_PASSWORD})
         for acc in self.accounts:
@@ -104,9 +107,13 @@ def load_demo(storage: Storage, *, scale: str, seed: int, console: Console | Non
 
         jobs = ingest_sources(storage, DEMO_ACTOR, sources, progress=on_loaded)
         register_authorities(storage, DEMO_ACTOR)
+        catalog_task = progress.add_task(_("Publishing the catalog entries"), total=len(manifest.files))
+        entries = publish_catalog(storage, DEMO_ACTOR, manifest.files)
+        progress.update(catalog_task, completed=len(manifest.files))
     return DemoSummary(
         departments=len(city.DEPARTMENTS), accounts=accounts, sources=sources, files=len(manifest.files),
         rows=sum(f.rows for f in manifest.files), defects=len(manifest.defects),
         seconds=time.perf_counter() - started,
         accepted=sum(j.rows_accepted for j in jobs.values()), quarantined=sum(j.rows_rejected for j in jobs.values()),
+        catalog_entries=entries,
     )
