@@ -145,6 +145,7 @@ def _register_contexts() -> None:
     from huiju.catalog.cli import register as register_catalog
     from huiju.ingest.authority.cli import register as register_authority
     from huiju.ingest.cli import register as register_ingest
+    from huiju.opendata.cli import register as register_opendata
     from huiju.security.cli import register as register_security
 
     def storage_for(ctx: typer.Context):
@@ -155,6 +156,7 @@ def _register_contexts() -> None:
     register_catalog(app, storage_for, console)
     register_ingest(app, storage_for, console)
     register_authority(app, storage_for, console)
+    register_opendata(app, storage_for, console)
 
 
 _register_contexts()

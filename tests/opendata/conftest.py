@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from huiju.app import create_app
-from huiju.opendata import service
-from tests.opendata.support import Opened, load_bus_stops
+from tests.opendata.support import BUS_STOPS_ENTRY, Opened, load_bus_stops, open_entry
 
 
 @pytest.fixture
 def opened(storage, people, tmp_path) -> Opened:
-    entry_id = load_bus_stops(storage, people, tmp_path)
-    with storage.uow() as uow:
-        od = service.propose_open(uow, people["ga_steward"], entry_id=entry_id, index_columns=["line", "district"],
-                                  primary_key="stop_id", tags=["交通", "公交"])
-    with storage.uow() as uow:
-        service.approve_open(uow, people["op"], od.id, comment="同意开放")
-    with storage.uow() as uow:
-        versions = service.current_open_versions(uow, [od.id])
-        return Opened(entry_id, od.id, od.name, versions[od.id].uid)
+    return open_entry(storage, people, load_bus_stops(storage, people, tmp_path), tags=["交通", "公交"])
+
+
+@pytest.fixture
+def second(storage, people, tmp_path, opened) -> Opened:
+    """A second open dataset, of the other department, with another theme."""
+    entry = {**BUS_STOPS_ENTRY, "name": "就业服务站点", "abstract": "人社部门的就业服务站点。", "item": "social_security"}
+    entry_id = load_bus_stops(storage, people, tmp_path, entry=entry, key="job_sites", dept="RS")
+    return open_entry(storage, people, entry_id, steward="rs_steward", tags=["就业"])
 
 
 @pytest.fixture
@@ -32,3 +37,21 @@ def app(settings, storage):
 def client(app):
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def live(app) -> Iterator[str]:
+    """The app served over real HTTP by uvicorn in a thread (ckanapi speaks HTTP through requests)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from huiju.catalog import service as catalog
 from huiju.ingest import service as ingest
+from huiju.opendata import service
 
 LINES = ["1路", "2路", "K3", "游5", "夜8"]
 DISTRICTS = ["东城区", "西城区", "高新区"]
@@ -48,16 +49,30 @@ class Opened:
     resource_id: str
 
 
-def load_bus_stops(storage, people, tmp_path: Path, *, entry: dict | None = None, key: str = "bus_stops"):
+def load_bus_stops(storage, people, tmp_path: Path, *, entry: dict | None = None, key: str = "bus_stops",
+                   dept: str = "GA"):
     """Register, ingest, catalogue and mount the dataset; returns the published entry's id."""
+    steward = people[f"{dept.lower()}_steward"]
     with storage.uow() as uow:
-        catalog.register_dataset(uow, people["ga_steward"], key=key, name="公交站点", department_code="GA")
+        catalog.register_dataset(uow, steward, key=key, name="公交站点", department_code=dept)
     with storage.uow() as uow:
-        ingest.ingest_file(uow, people["ga_steward"], dataset_key=key, path=bus_stops_csv(tmp_path / f"{key}.csv"))
+        ingest.ingest_file(uow, steward, dataset_key=key, path=bus_stops_csv(tmp_path / f"{key}.csv"))
     with storage.uow() as uow:
-        e = catalog.register_entry(uow, people["ga_steward"], department_code="GA", fields=entry or BUS_STOPS_ENTRY)
-        ds = catalog.dataset_by_key(uow, people["ga_steward"], key)
-        catalog.mount_dataset(uow, people["ga_steward"], e.id, ds.id)
-        catalog.submit_entry(uow, people["ga_steward"], e.id)
+        e = catalog.register_entry(uow, steward, department_code=dept, fields=entry or BUS_STOPS_ENTRY)
+        ds = catalog.dataset_by_key(uow, steward, key)
+        catalog.mount_dataset(uow, steward, e.id, ds.id)
+        catalog.submit_entry(uow, steward, e.id)
         catalog.approve_entry(uow, people["op"], e.id)
         return e.id
+
+
+def open_entry(storage, people, entry_id: int, *, steward: str = "ga_steward", **kw) -> Opened:
+    """Propose (with the bus-stop indexes) and approve; returns what the API tests need."""
+    with storage.uow() as uow:
+        od = service.propose_open(uow, people[steward], entry_id=entry_id, index_columns=["line", "district"],
+                                  primary_key="stop_id", **kw)
+    with storage.uow() as uow:
+        service.approve_open(uow, people["op"], od.id, comment="同意开放")
+    with storage.uow() as uow:
+        versions = service.current_open_versions(uow, [od.id])
+        return Opened(entry_id, od.id, od.name, versions[od.id].uid)

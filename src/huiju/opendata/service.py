@@ -370,6 +370,17 @@ def current_open_versions(uow: UnitOfWork, open_ids: list[int]) -> dict[int, Ope
 
 
 @public
+def published_version(uow: UnitOfWork, resource_id: str) -> tuple[OpenDataset, OpenVersion]:
+    """An open version (CKAN resource) of a published open dataset, by its id."""
+    row = uow.session.execute(select(OpenDataset, OpenVersion).join(
+        OpenVersion, OpenVersion.open_dataset_id == OpenDataset.id).where(
+        OpenVersion.uid == resource_id, OpenDataset.status == OpenStatus.PUBLISHED)).first()
+    if row is None:
+        raise NotFound("Resource %(id)s not found", id=resource_id)
+    return row[0], row[1]
+
+
+@public
 def public_departments(uow: UnitOfWork) -> list[Any]:
     """Departments are public information (CKAN organizations)."""
     return auth_service.list_departments(uow, OPENER)
@@ -432,6 +443,5 @@ def open_rows(uow: UnitOfWork, resource: ServedResource, *, purpose: str, batch_
 
 
 def _lake_number(uow: UnitOfWork, resource: ServedResource) -> int:
-    ov = uow.session.scalar(select(OpenVersion).where(OpenVersion.uid == resource.uid))
-    assert ov is not None
+    _od, ov = published_version(uow, resource.uid)
     return uow.get(LakeVersion, ov.lake_version_id).number

@@ -281,8 +281,13 @@ class Page:
     last_id: int | None
 
 
-def search(path: Path, query: Query, *, limit: int, offset: int, total: int | None, count_cap: int) -> Page:
-    """Run a validated query against a serving index; ``total`` is known when nothing filters the rows."""
+def search(path: Path, query: Query, *, limit: int, offset: int, total: int | None, count: bool = True,
+           count_cap: int) -> Page:
+    """Run a validated query against a serving index; ``total`` is known when nothing filters the rows.
+
+    Matching rows are counted exactly up to ``count_cap`` (then the total is marked estimated): never
+    millions of rows counted per request.
+    """
     conn = _connection(path)
     where = (" WHERE " + " AND ".join(f"({w})" for w in query.where)) if query.where else ""
     order = ", ".join('"_id"' if o == "_id" else o for o in query.order)
@@ -297,9 +302,28 @@ def search(path: Path, query: Query, *, limit: int, offset: int, total: int | No
     if len(select_cols) != len(cols):
         rows = [r[:-1] for r in rows]
     estimated = False
-    if total is None:
-        counted = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM records{where} LIMIT ?)",
-                               [*query.params, count_cap + 1]).fetchone()[0]
+    if not count:
+        total = -1
+    elif total is None:
+        key = (str(path), where, repr(query.params), count_cap)
+        counted = _counts.get(key)
+        if counted is None:
+            counted = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM records{where} LIMIT ?)",
+                                   [*query.params, count_cap + 1]).fetchone()[0]
+            _remember_count(key, counted)
         estimated = counted > count_cap
         total = count_cap if estimated else counted
     return Page(rows, cols, total, estimated, last_id)
+
+
+# A published index never changes, so the number of rows matching a filter never does either.
+_COUNTS_KEPT = 10_000
+_counts: dict[tuple[str, str, str, int], int] = {}
+_counts_lock = threading.Lock()
+
+
+def _remember_count(key: tuple[str, str, str, int], value: int) -> None:
+    with _counts_lock:
+        if len(_counts) >= _COUNTS_KEPT:
+            _counts.pop(next(iter(_counts)))
+        _counts[key] = value
