@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     from huiju.auth.api import router as auth_router
     from huiju.catalog.api import router as catalog_router
     from huiju.catalog.pages import router as catalog_pages
+    from huiju.catalog.protection.pages import router as protection_pages
     from huiju.ingest.api import router as ingest_router
     from huiju.ingest.pages import router as ingest_pages
     from huiju.opendata.portal.api import router as portal_api
@@ -86,5 +87,6 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     app.include_router(ingest_pages)
     app.include_router(catalog_pages)
     app.include_router(portal_pages)
+    app.include_router(protection_pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

@@ -143,6 +143,7 @@ def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument()] = 
 def _register_contexts() -> None:
     from huiju.auth.cli import register as register_auth
     from huiju.catalog.cli import register as register_catalog
+    from huiju.catalog.protection.cli import register as register_protection
     from huiju.ingest.authority.cli import register as register_authority
     from huiju.ingest.cli import register as register_ingest
     from huiju.opendata.cli import register as register_opendata
@@ -154,6 +155,7 @@ def _register_contexts() -> None:
     register_auth(app, storage_for, console)
     register_security(app, storage_for, console)
     register_catalog(app, storage_for, console)
+    register_protection(app, storage_for, console)
     register_ingest(app, storage_for, console)
     register_authority(app, storage_for, console)
     register_opendata(app, storage_for, console)

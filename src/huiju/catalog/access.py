@@ -313,8 +313,7 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
         elif mask.mask == "PSEUDONYM":
             purpose = f"pseudonym:{scope.grant_id}" if scope is not None and scope.grant_id else f"pseudonym:{ds.key}"
             _version, pkey = keys.data_key(uow, keys.check_purpose(purpose))
-            fn = ArrowFunction(f"huiju_pseudonym_{next(_names)}", lambda a, k=pkey: pseudonymize_arrow(a, k),
-                               ("VARCHAR",), "VARCHAR")
+            fn = ArrowFunction(f"huiju_pseudonym_{next(_names)}", _pseudonymizer(pkey), ("VARCHAR",), "VARCHAR")
             functions.append(fn)
             expr = f"{fn.name}(CAST({plain} AS VARCHAR))"
         elif mask.mask == "MASK_NULL":
@@ -374,6 +373,10 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
         sql += f" LIMIT {limit}"
     return _Plan(sql, params, functions, source, chosen, {n: m.mask for n, m in masks.items()}, decrypted, code,
                  order)
+
+
+def _pseudonymizer(key: bytes) -> Any:
+    return lambda array: pseudonymize_arrow(array, key)
 
 
 def _duck_type(arrow_type: str) -> str:
@@ -589,3 +592,23 @@ def query_internal(uow: UnitOfWork, actor: Actor, sql: str, tables: Mapping[str,
         raw[f"__raw_{name}"] = source.files
         views[name] = _plaintext_view(source, decrypt).format(table=f'"__raw_{name}"')
     return uow.storage.lake_engine.query(sql, raw, params, views=views, functions=functions)
+
+
+def verify_internal(uow: UnitOfWork, actor: Actor, version: LakeVersion) -> int:
+    """How many encrypted values of a version fail their lookup token (0 when intact or unencrypted)."""
+    ds = _dataset(uow, version.dataset_key)
+    _require_internal(actor, ds)
+    source = _version_source(uow, ds, version)
+    if source.encryption is None:
+        return 0
+    info = source.encryption
+    key = keys.data_key_version(uow, info.key_purpose, info.key_version)
+    tkey = keys.data_key_version(uow, lake_crypto.TOKEN_PURPOSE, info.token_version)
+    bad = 0
+    for path in source.files:
+        for batch in pq.ParquetFile(path).iter_batches(columns=[
+                n for c in info.columns for n in (c, lake_crypto.token_column(c))]):
+            for column in info.columns:
+                plain = lake_crypto.decrypt_array(batch.column(column), key)
+                bad += lake_crypto.verify_tokens(plain, batch.column(lake_crypto.token_column(column)), tkey)
+    return bad

@@ -26,6 +26,7 @@ from huiju.auth.authz import require, visible
 from huiju.auth.roles import Actor
 from huiju.catalog import access
 from huiju.catalog import service as catalog_service
+from huiju.catalog.protection import service as protection
 from huiju.errors import Conflict, Invalid, NotFound
 from huiju.i18n import N_, gettext
 from huiju.ingest.authority import baselib
@@ -574,7 +575,8 @@ def _ensure_library(uow: UnitOfWork, subject: str, key_element: DataElement, ctx
 def _describe_library(uow: UnitOfWork, key: str, plan: baselib.MergePlan, ordered: list[_Carrier]) -> None:
     """Keep the catalog's schema and classification labels of the base library in step with its columns.
 
-    A column inherits the label its authoritative (else first) source carries, so masking follows the data.
+    A column inherits the strictest label of the source columns it takes values from (就高从严), unless an
+    operator recorded an exception on it, so masking and encryption follow the data.
     """
     fields = [{"name": plan.key_name, "type": "string", "constraints": {"required": True, "unique": True}}]
     fields += [{"name": p.name, "type": _TYPES.get(p.sql_type.split("(")[0], "number"), "huiju:element": p.code}
@@ -582,19 +584,13 @@ def _describe_library(uow: UnitOfWork, key: str, plan: baselib.MergePlan, ordere
     fields.append({"name": baselib.SOURCES_COLUMN, "type": "string",
                    "description": gettext(SOURCES_DESCRIPTION)})
     schema = {"fields": fields, "primaryKey": [plan.key_name]}
-    labels: dict[str, Any] = {}
-    picks = [(plan.key_name, plan.key_order[0] if plan.key_order else None, None)]
-    picks += [(p.name, p.order[0] if p.order else None, p.code) for p in plan.elements]  # authority first
-    for name, i, code in picks:
-        if i is None:
-            continue
-        source = plan.sources[i]
-        column = source.key_column if code is None else source.columns[code][0]
-        source_labels = ordered[i].dataset.labels or {}
-        if column in source_labels:
-            labels[name] = source_labels[column]
+    sources: dict[str, list[tuple[dict[str, Any], str]]] = {plan.key_name: [
+        (ordered[i].dataset.labels or {}, plan.sources[i].key_column) for i in plan.key_order]}
+    for p in plan.elements:  # every source the column may take a value from, not only the authority
+        sources[p.name] = [(ordered[i].dataset.labels or {}, plan.sources[i].columns[p.code][0]) for i in p.order]
     library = catalog_service.dataset_by_key(uow, PLATFORM, key)
     if library.table_schema != schema:
         catalog_service.save_schema(uow, PLATFORM, key, table_schema=schema, rules=[], confirmed=True, commit=False)
+    labels = protection.inherited_labels(sources, library.labels)  # 就高从严 over all inputs, exceptions kept
     if labels and any((library.labels or {}).get(c) != v for c, v in labels.items()):
         catalog_service.save_labels(uow, PLATFORM, key, labels)

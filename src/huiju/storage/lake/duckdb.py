@@ -50,7 +50,7 @@ class DuckDBEngine:
                 _check_name(name)
                 conn.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {select}')
         except BaseException:
-            conn.close()
+            _release(conn, functions)
             raise
         return conn
 
@@ -63,7 +63,7 @@ class DuckDBEngine:
         try:
             return conn.sql(sql, params=list(params) if params else None).to_arrow_table()
         finally:
-            conn.close()
+            _release(conn, functions)
 
     def stream(
         self, sql: str, tables: Mapping[str, Sequence[Path]], params: Sequence[Any] | None = None, *,
@@ -75,7 +75,17 @@ class DuckDBEngine:
             reader = conn.sql(sql, params=list(params) if params else None).to_arrow_reader(batch_size)
             yield from reader
         finally:
-            conn.close()
+            _release(conn, functions)
+
+
+def _release(conn: duckdb.DuckDBPyConnection, functions: Sequence[ArrowFunction]) -> None:
+    """Close the cursor and drop its functions: they outlive the cursor and hold keys in their closures."""
+    for f in functions:
+        try:
+            conn.remove_function(f.name)
+        except duckdb.Error:
+            pass  # never registered (a failure part-way through _prepare)
+    conn.close()
 
 
 def _check_name(name: str) -> None:
