@@ -106,7 +106,7 @@ def test_who_may_apply_and_for_what(storage, people, verified, entries):
 def test_refusal_needs_a_reason_and_expiry_ends_access(storage, people, verified, entries, system):
     with storage.uow() as uow:
         app = _apply(uow, verified, entries["conditional"])
-        with pytest.raises(Invalid, match="Reason"):
+        with pytest.raises(Invalid, match="is required"):
             service.decide_application(uow, people["ga_steward"], app.id, approve=False)
         service.decide_application(uow, people["ga_steward"], app.id, approve=False, note="用途与数据无关")
         assert app.status == "rejected"

@@ -17,6 +17,7 @@ from huiju.auth import service as auth_service
 from huiju.auth.authz import public, require, visible
 from huiju.auth.roles import Actor
 from huiju.errors import Conflict, Forbidden, Invalid, NotFound
+from huiju.i18n import N_, gettext
 from huiju.ingest.validators import check_citizen_id, check_mobile
 from huiju.opendata.portal import events as E
 from huiju.opendata.portal import permissions as P
@@ -52,9 +53,9 @@ COMMITMENTS_MIN = 1
 def _text(value: str, field: str, *, limit: int = 5000, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise Invalid("%(field)s is required", field=field)
+        raise Invalid("%(field)s is required", field=gettext(field))
     if len(value) > limit:
-        raise Invalid("%(field)s is too long (at most %(n)s characters)", field=field, n=limit)
+        raise Invalid("%(field)s is too long (at most %(n)s characters)", field=gettext(field), n=limit)
     return value
 
 
@@ -130,7 +131,7 @@ def verify_identity(uow: UnitOfWork, actor: Actor, *, name: str, id_number: str,
     behind several accounts), never the number itself.
     """
     account = account_of(uow, actor)
-    name = _text(name, "Name", limit=50)
+    name = _text(name, N_("Name"), limit=50)
     check = check_citizen_id(id_number)
     if not check.ok or check.normalized is None:
         raise Invalid("%(value)s is not a valid citizen ID number (GB 11643)", value=id_number[:4] + "…")
@@ -312,8 +313,8 @@ def submit_application(uow: UnitOfWork, actor: Actor, *, entry_id: int, purpose:
         raise Conflict("You already have an application for this data in progress (No. %(id)s)", id=pending)
     now = utcnow()
     app = OpenApplication(user_id=actor.user_id, entry_id=entry.id, entry_title=entry.title[:300],
-                          department_id=entry.department_id, purpose=_text(purpose, "Purpose"),
-                          scenario=_text(scenario, "Scenario"), commitments=commitments, months=months,
+                          department_id=entry.department_id, purpose=_text(purpose, N_("Purpose")),
+                          scenario=_text(scenario, N_("Scenario")), commitments=commitments, months=months,
                           status="submitted", submitted_at=now,
                           due_on=review_due(uow.settings, now, uow.settings.opendata_review_days))
     uow.add(app)
@@ -363,7 +364,7 @@ def decide_application(uow: UnitOfWork, actor: Actor, application_id: int, *, ap
     require(actor, P.APPLICATION_REVIEW, department_id=app.department_id)
     if app.status != "submitted":
         raise Conflict("Application %(id)s has already been decided", id=app.id)
-    note = _text(note, "Reason", required=not approve)
+    note = _text(note, N_("Reason"), required=not approve)
     app.status = "approved" if approve else "rejected"
     app.decided_at, app.decided_by, app.decision_note = utcnow(), actor.user_id, note
     uow.emit(actor, E.ApplicationDecided(application_id=app.id, approved=approve, note=note))
@@ -422,7 +423,7 @@ def report_usage(uow: UnitOfWork, actor: Actor, application_id: int, *, summary:
     if outcome_url and not outcome_url.startswith(("http://", "https://")):
         raise Invalid("A link must start with http:// or https://")
     report = UsageReport(application_id=app.id, department_id=app.department_id, user_id=app.user_id,
-                         summary=_text(summary, "Summary"), outcome_url=outcome_url[:500])
+                         summary=_text(summary, N_("Summary")), outcome_url=outcome_url[:500])
     uow.add(report)
     uow.session.flush()
     uow.emit(actor, E.UsageReported(application_id=app.id, report_id=report.id))
@@ -447,7 +448,7 @@ def revoke_application(uow: UnitOfWork, actor: Actor, application_id: int, *, re
     require(actor, P.APPLICATION_REVIEW, department_id=app.department_id)
     if app.status not in ("approved", "active"):
         raise Conflict("Only approved or active access can be revoked")
-    app.status, app.revoked_at, app.revoke_reason = "revoked", utcnow(), _text(reason, "Reason")
+    app.status, app.revoked_at, app.revoke_reason = "revoked", utcnow(), _text(reason, N_("Reason"))
     _revoke_keys_of(uow, actor, app)
     uow.emit(actor, E.ApplicationRevoked(application_id=app.id, reason=app.revoke_reason))
     uow.commit()
@@ -488,7 +489,7 @@ def request_data(uow: UnitOfWork, actor: Actor, *, title: str, description: str,
     require(actor, P.FEEDBACK_SUBMIT)
     dept = auth_service.department_by_code(uow, department_code) if department_code else None
     req = DataRequest(user_id=actor.user_id, department_id=dept.id if dept else None,
-                      title=_text(title, "Title", limit=200), description=_text(description, "Description"))
+                      title=_text(title, N_("Title"), limit=200), description=_text(description, N_("Description")))
     uow.add(req)
     uow.session.flush()
     uow.emit(actor, E.DataRequested(request_id=req.id, department_id=req.department_id))
@@ -511,7 +512,7 @@ def list_requests_to_answer(uow: UnitOfWork, actor: Actor) -> list[DataRequest]:
 def reply_data_request(uow: UnitOfWork, actor: Actor, request_id: int, *, reply: str) -> DataRequest:
     req = uow.get(DataRequest, request_id)
     require(actor, P.FEEDBACK_REPLY, department_id=req.department_id)
-    req.reply, req.status = _text(reply, "Reply"), "answered"
+    req.reply, req.status = _text(reply, N_("Reply")), "answered"
     req.replied_by, req.replied_at = actor.user_id, utcnow()
     uow.emit(actor, E.FeedbackAnswered(kind="data_request", item_id=req.id))
     uow.commit()
@@ -524,7 +525,7 @@ def report_error(uow: UnitOfWork, actor: Actor, *, entry_id: int, description: s
     require(actor, P.FEEDBACK_SUBMIT)
     entry = entry_ref(uow, entry_id)
     report = ErrorReport(user_id=actor.user_id, entry_id=entry.id, department_id=entry.department_id,
-                         location=location.strip()[:200], description=_text(description, "Description"))
+                         location=location.strip()[:200], description=_text(description, N_("Description")))
     uow.add(report)
     uow.session.flush()
     uow.emit(actor, E.ErrorReported(report_id=report.id, entry_id=entry.id, department_id=entry.department_id))
@@ -550,7 +551,7 @@ def my_error_reports(uow: UnitOfWork, actor: Actor) -> list[ErrorReport]:
 def reply_error_report(uow: UnitOfWork, actor: Actor, report_id: int, *, reply: str) -> ErrorReport:
     report = uow.get(ErrorReport, report_id)
     require(actor, P.FEEDBACK_REPLY, department_id=report.department_id)
-    report.reply, report.status = _text(reply, "Reply"), "answered"
+    report.reply, report.status = _text(reply, N_("Reply")), "answered"
     report.replied_by, report.replied_at = actor.user_id, utcnow()
     uow.emit(actor, E.FeedbackAnswered(kind="error_report", item_id=report.id))
     uow.commit()
@@ -563,7 +564,7 @@ def post_comment(uow: UnitOfWork, actor: Actor, *, entry_id: int, rating: int | 
     entry = entry_ref(uow, entry_id)
     if rating is not None and not 1 <= rating <= 5:
         raise Invalid("A rating is 1 to 5 stars")
-    body = _text(body, "Comment", limit=2000, required=rating is None)
+    body = _text(body, N_("Comment"), limit=2000, required=rating is None)
     comment = Comment(user_id=actor.user_id, entry_id=entry.id, rating=rating, body=body, status="pending")
     uow.add(comment)
     uow.session.flush()
@@ -614,8 +615,8 @@ def submit_app(uow: UnitOfWork, actor: Actor, *, name: str, description: str, ur
     ids = sorted({entry_ref(uow, i).id for i in entry_ids})
     if not ids:
         raise Invalid("Name at least one dataset the app uses")
-    app = ShowcaseApp(user_id=actor.user_id, name=_text(name, "Name", limit=200),
-                      description=_text(description, "Description"), url=url[:500], entry_ids=ids)
+    app = ShowcaseApp(user_id=actor.user_id, name=_text(name, N_("Name"), limit=200),
+                      description=_text(description, N_("Description")), url=url[:500], entry_ids=ids)
     uow.add(app)
     uow.session.flush()
     uow.emit(actor, E.AppSubmitted(app_id=app.id, entry_ids=ids))
@@ -641,7 +642,7 @@ def review_app(uow: UnitOfWork, actor: Actor, app_id: int, *, approve: bool, not
     app = uow.get(ShowcaseApp, app_id)
     require(actor, P.MODERATE)
     app.status = "approved" if approve else "rejected"
-    app.review_note = _text(note, "Reason", required=not approve)
+    app.review_note = _text(note, N_("Reason"), required=not approve)
     app.reviewed_by, app.reviewed_at = actor.user_id, utcnow()
     uow.emit(actor, E.AppReviewed(app_id=app.id, status=app.status))
     uow.commit()
