@@ -126,3 +126,14 @@ def test_interaction_routed_answered_and_moderated(client, opened, storage, peop
     with storage.uow() as uow:
         kinds = {e.event_type for e in uow.session.scalars(select(AuditEntry))}
         assert {"ErrorReported", "FeedbackAnswered", "CommentModerated", "AppReviewed", "DataRequested"} <= kinds
+
+
+def test_api_calls_are_counted_by_dataset_and_department(client, opened, storage):
+    from huiju.opendata.portal import service
+
+    with storage.uow() as uow:
+        service.record_api_call(uow, opened.resource_id)
+        service.record_api_call(uow, opened.resource_id)
+        totals = service.usage_totals(uow)
+    assert totals.by_entry[opened.entry_id]["api"] == 2 and totals.totals["api"] == 2
+    assert sum(c["api"] for c in totals.by_department.values()) == 2

@@ -13,7 +13,7 @@ from huiju.errors import RateLimited
 from huiju.i18n import N_
 from huiju.opendata.portal import service
 from huiju.opendata.portal.oidc import OidcProvider
-from huiju.opendata.portal.ratelimit import RateLimiter
+from huiju.opendata.ratelimit import RateLimiter
 from huiju.opendata.portal.realname import HttpRealNameProvider, RealNameProvider
 from huiju.web.deps import ActorDep, UowDep
 
@@ -23,6 +23,7 @@ router = APIRouter(prefix="/portal", tags=["opendata portal"])
 # ---- dependencies shared with the pages --------------------------------------------------
 
 def limiter(request: Request) -> RateLimiter:
+    """The app's limiter for portal routes (the open-data module's fixed one-minute window, 0 = unlimited)."""
     state = request.app.state
     if getattr(state, "portal_limiter", None) is None:
         state.portal_limiter = RateLimiter()
@@ -39,21 +40,17 @@ def limit_calls(request: Request, uow: UowDep) -> None:
     scheme, _, presented = header.partition(" ")
     if scheme.lower() == "bearer" and presented.strip():
         key = service.key_limit(uow, presented.strip())
-        if key.per_minute == 0:  # 0 = unlimited
-            return
-        verdict = limiter(request).hit("key", key.caller, key.per_minute)
+        verdict = limiter(request).check("key", key.caller, key.per_minute)
         if not verdict.allowed:
             raise RateLimited(N_("Too many calls with this API key: at most %(limit)s a minute. Try again in "
-                              "%(seconds)s seconds."), retry_after=verdict.retry_after, limit=verdict.limit,
+                                 "%(seconds)s seconds."), retry_after=verdict.retry_after, limit=verdict.limit,
                               seconds=verdict.retry_after)
         return
     settings = request.app.state.storage.settings
-    if settings.opendata_rate_per_ip == 0:
-        return
-    verdict = limiter(request).hit("ip", client_ip(request), settings.opendata_rate_per_ip)
+    verdict = limiter(request).check("ip", client_ip(request), settings.opendata_rate_per_ip)
     if not verdict.allowed:
         raise RateLimited(N_("Too many calls from your address: at most %(limit)s a minute without an API key. Try "
-                          "again in %(seconds)s seconds, or use an API key for a higher limit."),
+                             "again in %(seconds)s seconds, or use an API key for a higher limit."),
                           retry_after=verdict.retry_after, limit=verdict.limit, seconds=verdict.retry_after)
 
 

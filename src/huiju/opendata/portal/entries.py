@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from huiju.errors import NotFound
-from huiju.opendata.models import OpenDataset, OpenStatus
+from huiju.opendata.models import OpenDataset, OpenStatus, OpenVersion
 from huiju.storage.uow import UnitOfWork
 
 
@@ -31,4 +31,13 @@ def entry_ref(uow: UnitOfWork, entry_id: int) -> EntryRef:
                                                       OpenDataset.status == OpenStatus.PUBLISHED))
     if ds is None:
         raise NotFound("Open dataset %(id)s not found", id=entry_id)
+    return EntryRef(ds.entry_id, ds.id, ds.name, ds.title, ds.department_id, ds.open_class)
+
+
+def entry_for_resource(uow: UnitOfWork, resource_uid: str) -> EntryRef:
+    """The entry behind a CKAN resource id (an open version), for counting API calls by dataset."""
+    ds = uow.session.scalar(select(OpenDataset).join(OpenVersion, OpenVersion.open_dataset_id == OpenDataset.id)
+                            .where(OpenVersion.uid == resource_uid, OpenDataset.status == OpenStatus.PUBLISHED))
+    if ds is None:
+        raise NotFound("Resource %(id)s not found", id=resource_uid)
     return EntryRef(ds.entry_id, ds.id, ds.name, ds.title, ds.department_id, ds.open_class)

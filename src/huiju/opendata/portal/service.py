@@ -23,7 +23,7 @@ from huiju.opendata.portal import events as E
 from huiju.opendata.portal import permissions as P
 from huiju.opendata.portal.agreement import agreement_text
 from huiju.opendata.portal.deadlines import review_due
-from huiju.opendata.portal.entries import EntryRef, entry_ref
+from huiju.opendata.portal.entries import EntryRef, entry_for_resource, entry_ref
 from huiju.opendata.portal.oidc import OidcProvider
 from huiju.opendata.portal.realname import RealNameProvider
 from huiju.opendata.portal_models import (
@@ -664,6 +664,12 @@ def record_usage(uow: UnitOfWork, entry: EntryRef, kind: str) -> None:
                                       set_={"count": UsageCount.count + 1})
     uow.session.execute(stmt)
     uow.commit()
+
+
+@public
+def record_api_call(uow: UnitOfWork, resource_id: str) -> None:
+    """Count one API call that served rows of an open version (the CKAN API calls this per datastore read)."""
+    record_usage(uow, entry_for_resource(uow, resource_id), "api")
 
 
 @dataclass(frozen=True)
