@@ -1,5 +1,4 @@
-"""Catalog fixtures: the app over the test storage, and a GA dataset of people with citizen IDs and mobile numbers
-loaded through the real ingest path."""
+"""A GA dataset of people with citizen IDs and mobile numbers, loaded through the real ingest path."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from datetime import date
 import pytest
 
 from huiju.app import create_app
-
 from huiju.catalog import service as catalog
 from huiju.ingest import service as ingest
 

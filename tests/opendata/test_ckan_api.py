@@ -232,3 +232,17 @@ def test_dump_streams_csv_with_bom_through_the_egress(client, opened):
 def test_sitemap_lists_open_datasets(client, opened):
     body = client.get("/sitemap.xml").text
     assert f"/opendata/datasets/{opened.name}</loc>" in body and body.startswith("<?xml")
+
+
+def test_dcat_ap_of_the_open_catalog_loads_in_rdflib(client, opened):
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import DCAT
+
+    g = Graph().parse(data=client.get("/opendata/catalog.ttl").text, format="turtle")
+    downloads = {str(o) for o in g.objects(None, DCAT.downloadURL)}
+    assert downloads == {f"http://testserver/datastore/dump/{opened.resource_id}"}
+    assert len(set(g.subjects(None, DCAT.Dataset))) == 1
+    landing = set(g.objects(None, DCAT.landingPage))
+    assert URIRef(f"http://testserver/opendata/datasets/{opened.name}") in landing
+    jsonld = Graph().parse(data=client.get("/opendata/catalog.jsonld").text, format="json-ld")
+    assert len(jsonld) == len(g)

@@ -222,6 +222,16 @@ def sitemap(request: Request, uow: UowDep) -> Response:
     return Response(xml, media_type="application/xml", headers={"Cache-Control": "public, max-age=600"})
 
 
+@router.get("/opendata/catalog.{fmt}", include_in_schema=False)
+def open_catalog(fmt: str, request: Request, uow: UowDep) -> Response:
+    """DCAT-AP of the open-data catalog (``ttl`` or ``jsonld``) with download and API distributions."""
+    if fmt not in ("ttl", "jsonld"):
+        return JSONResponse({"error": gettext("format must be ttl or jsonld")}, status_code=404)
+    text = service.open_catalog_rdf(uow, base_url=str(request.base_url), fmt=fmt)
+    media = "text/turtle; charset=utf-8" if fmt == "ttl" else "application/ld+json"
+    return Response(text, media_type=media, headers={"Cache-Control": "public, max-age=600"})
+
+
 @router.get("/api/v1/opendata/overdue", tags=["opendata"])
 def overdue(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     """Openable catalog entries not opened within the configured months (operator)."""

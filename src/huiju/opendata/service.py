@@ -29,6 +29,7 @@ from huiju.catalog.access import FieldMask, ReadScope, stream_rows
 from huiju.catalog.events import VersionPublished
 from huiju.errors import Conflict, Forbidden, Invalid, NotFound
 from huiju.events import subscribe
+from huiju.opendata import dcat as open_dcat
 from huiju.opendata import policy as open_policy
 from huiju.opendata.events import OpenApproved, OpenProposed, OpenRejected, OpenVersionPublished, OpenWithdrawn
 from huiju.opendata.models import OpenClass, OpenDataset, OpenStatus, OpenVersion
@@ -367,6 +368,15 @@ def current_open_versions(uow: UnitOfWork, open_ids: list[int]) -> dict[int, Ope
     rows = uow.session.scalars(select(OpenVersion).join(
         latest, (OpenVersion.open_dataset_id == latest.c.open_dataset_id) & (OpenVersion.number == latest.c.n)))
     return {v.open_dataset_id: v for v in rows}
+
+
+@public
+def open_catalog_rdf(uow: UnitOfWork, *, base_url: str, fmt: str) -> str:
+    """DCAT-AP (Turtle or JSON-LD) of every published open dataset, for harvesters."""
+    datasets = published_datasets(uow)
+    versions = current_open_versions(uow, [od.id for od in datasets])
+    entries = [catalog_service.get_entry(uow, OPENER, od.entry_id) for od in datasets]
+    return open_dcat.open_catalog(entries, [(od, versions.get(od.id)) for od in datasets], base_url, fmt)
 
 
 @public
