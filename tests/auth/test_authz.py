@@ -65,6 +65,13 @@ MATRIX = [
     (C.ENTRY_MANAGE, RS, None, {"op"}),
     (C.ENTRY_REVIEW, None, None, {"op"}),
     (C.HARVEST_MANAGE, None, None, {"op"}),
+    (C.DATA_READ, GA, None, {"op", "ga_steward", "ga_user"}),
+    (C.DATA_READ, RS, None, {"op"}),
+    (C.DATA_READ_GRANTED, None, None, {"op", "ga_steward", "ga_user", "public"}),
+    (C.LABEL_MANAGE, GA, None, {"op", "ga_steward"}),
+    (C.LABEL_MANAGE, RS, None, {"op"}),
+    (C.LEVEL_EXCEPTION, None, None, {"op"}),
+    (C.LABEL_VIEW, None, None, {"op"}),
     (I.INGEST_RUN, GA, None, {"op", "ga_steward"}),
     (I.INGEST_RUN, RS, None, {"op"}),
     (I.INGEST_VIEW, GA, None, {"op", "ga_steward"}),
@@ -104,6 +111,8 @@ MATRIX = [
     (PO.FEEDBACK_REPLY, RS, None, {"op"}),
     (PO.FEEDBACK_REPLY, None, None, {"op"}),
     (PO.MODERATE, None, None, {"op"}),
+    (PO.CONDITIONAL_READ, None, 7, {"op", "ga_steward", "ga_user", "public"}),
+    (PO.CONDITIONAL_READ, None, 99, {"op"}),
 ]
 ACTORS = {"op": OP, "ga_steward": GA_STEWARD, "ga_user": GA_USER, "public": PUBLIC, "anon": ANON}
 

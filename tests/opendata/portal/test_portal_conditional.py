@@ -73,6 +73,9 @@ def test_the_whole_flow_ends_with_a_key_scoped_to_the_data(storage, people, veri
         assert grant.id == app.id
         key_actor = auth_service.actor_for_token(uow, accepted.plaintext)
         assert key_actor.scopes == frozenset({"opendata.read"})
+        assert service.active_grant(uow, key_actor, entries["conditional"]).id == app.id  # the key reads it
+        with pytest.raises(Forbidden):  # and can do nothing else in the user's name
+            service.list_my_applications(uow, key_actor)
         report = service.report_usage(uow, verified, app.id, summary="完成客流时空分布分析报告",
                                       outcome_url="https://example.edu.cn/report")
         assert [r.id for r in service.list_usage_reports(uow, people["ga_steward"], app.id)] == [report.id]

@@ -19,3 +19,5 @@ FEEDBACK_REPLY = declare("opendata.feedback.reply", REVIEWERS, Scope.DEPARTMENT,
                          "Answer data requests and error reports addressed to a department")
 MODERATE = declare("opendata.moderate", {Role.OPERATOR}, Scope.PLATFORM,
                    "Moderate comments and review showcase apps")
+CONDITIONAL_READ = declare("opendata.read", ALL, Scope.SELF,
+                           "Read conditional open data under one's own active data use agreement")

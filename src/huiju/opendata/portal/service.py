@@ -45,7 +45,7 @@ from huiju.security.crypto import sm3_hex
 from huiju.storage.db import utcnow
 from huiju.storage.uow import UnitOfWork
 
-KEY_SCOPES = ["opendata.read"]  # what a portal key may do beyond reading open data: nothing
+KEY_SCOPES = [P.CONDITIONAL_READ.name]  # a key reads open data (and granted conditional data), nothing else
 OIDC_LOGIN_MINUTES = 10
 COMMITMENTS_MIN = 1
 
@@ -470,8 +470,9 @@ def expire_applications(uow: UnitOfWork, actor: Actor) -> list[int]:
 
 
 def active_grant(uow: UnitOfWork, actor: Actor, entry_id: int) -> OpenApplication:
-    """The actor's active access to a conditional entry, or Forbidden; what a read of that data checks."""
-    require(actor, P.APPLICATION_SUBMIT, owner_id=actor.user_id)
+    """The actor's active access to a conditional entry, or Forbidden; what every read of that data checks
+    (pages, downloads, and the CKAN API with the key issued for the agreement, whose scope is opendata.read)."""
+    require(actor, P.CONDITIONAL_READ, owner_id=actor.user_id)
     now = utcnow()
     app = uow.session.scalar(select(OpenApplication).where(
         OpenApplication.user_id == actor.user_id, OpenApplication.entry_id == entry_id,
