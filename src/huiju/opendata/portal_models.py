@@ -25,7 +25,7 @@ APPLICATION_LABELS = {"submitted": N_("awaiting review"), "approved": N_("approv
                       "rejected": N_("rejected"), "active": N_("active"), "expired": N_("expired"),
                       "revoked": N_("revoked")}
 MODERATION_STATES = ("pending", "approved", "rejected")
-MODERATION_LABELS = {"pending": N_("awaiting moderation"), "approved": N_("published"), "rejected": N_("rejected")}
+MODERATION_LABELS = {"pending": N_("awaiting moderation"), "approved": N_("shown to all"), "rejected": N_("rejected")}
 FEEDBACK_STATES = ("open", "answered")
 FEEDBACK_LABELS = {"open": N_("awaiting reply"), "answered": N_("answered")}
 STAT_KINDS = ("view", "download", "api")
