@@ -188,7 +188,8 @@ def test_request_rules_and_envelope(client, opened):
     assert missing.json() == {"help": "http://testserver/api/3/action/help_show?name=package_show",
                               "success": False, "error": {"__type": "Not Found Error", "message": "Not found"}}
     form = client.post("/api/action/package_show", data={"id": opened.name})
-    assert form.json()["result"]["name"] == opened.name
+    assert form.json()["result"]["name"] == opened.name and form.headers["Cache-Control"] == "private, no-store"
+    assert client.get("/api/3/action/package_list").headers["Cache-Control"] == "public, max-age=60"
     jsonp = client.get("/api/3/action/package_show", params={"id": opened.name, "callback": "cb"})
     assert jsonp.text.startswith("cb({") and jsonp.text.endswith("});")
     listed = client.get("/api/3/action/package_search?facet.field=%5B%22organization%22%5D")
@@ -246,3 +247,16 @@ def test_dcat_ap_of_the_open_catalog_loads_in_rdflib(client, opened):
     assert URIRef(f"http://testserver/opendata/datasets/{opened.name}") in landing
     jsonld = Graph().parse(data=client.get("/opendata/catalog.jsonld").text, format="json-ld")
     assert len(jsonld) == len(g)
+
+
+def test_conditionally_open_rows_are_not_public(storage, people, tmp_path, client):
+    from tests.opendata.support import BUS_STOPS_ENTRY, load_bus_stops, open_entry
+
+    entry = {**BUS_STOPS_ENTRY, "open_class": "conditional", "open_condition": "仅限交通研究使用"}
+    conditional = open_entry(storage, people, load_bus_stops(storage, people, tmp_path, entry=entry))
+    shown = client.get("/api/3/action/package_show", params={"id": conditional.name}).json()["result"]
+    assert {"key": "open_class", "value": "conditional"} in shown["extras"]
+    refused = client.get("/api/3/action/datastore_search", params={"resource_id": conditional.resource_id})
+    assert refused.status_code == 403 and refused.json()["error"]["__type"] == "Authorization Error"
+    assert "有条件开放" in refused.json()["error"]["message"]
+    assert client.get(f"/datastore/dump/{conditional.resource_id}").status_code == 403

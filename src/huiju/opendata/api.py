@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from huiju.auth import service as auth_service
 from huiju.auth.roles import Actor
-from huiju.errors import HuijuError, NotFound
+from huiju.errors import HuijuError
 from huiju.i18n import gettext
 from huiju.opendata import ckan, service
 from huiju.opendata.ratelimit import RateLimiter
@@ -156,7 +156,11 @@ async def action(name: str, request: Request) -> Response:
         log.exception("CKAN action %s failed", name)
         return _body(500, {"help": help_url, "success": False,
                            "error": {"__type": "Internal Server Error", "message": "Internal Server Error"}})
-    return _body(200, {"help": help_url, "success": True, "result": result}, callback)
+    response = _body(200, {"help": help_url, "success": True, "result": result}, callback)
+    # Anonymous GETs of published data may be cached briefly by browsers and proxies; keyed calls never.
+    response.headers["Cache-Control"] = "public, max-age=60" if key is None and request.method == "GET" \
+        else "private, no-store"
+    return response
 
 
 @router.get("/api/3", include_in_schema=False)
@@ -175,9 +179,9 @@ def dump(resource_id: str, request: Request, format: str = "csv") -> Response:  
     try:
         resource = service.served_resource(uow, resource_id)
         stream = service.open_rows(uow, resource, purpose=f"download {resource_id}")
-    except NotFound:
+    except HuijuError as e:
         uow.__exit__(None, None, None)
-        return JSONResponse({"error": gettext("Resource not found")}, status_code=404)
+        return JSONResponse({"error": e.localized()}, status_code=e.status)
 
     def body() -> Iterator[bytes]:
         try:

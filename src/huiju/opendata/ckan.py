@@ -30,7 +30,8 @@ from huiju.auth.roles import Actor
 from huiju.catalog import vocab
 from huiju.errors import Forbidden, HuijuError, Invalid, NotFound, Unauthenticated
 from huiju.i18n import gettext
-from huiju.opendata import serving, service, solr
+from huiju.catalog import serving
+from huiju.opendata import service, solr
 from huiju.opendata.models import OpenDataset, OpenVersion
 from huiju.storage.uow import UnitOfWork
 

@@ -25,6 +25,7 @@ from huiju.auth import service as auth_service
 from huiju.auth.authz import public, require
 from huiju.auth.roles import Actor
 from huiju.catalog import service as catalog_service
+from huiju.catalog import serving
 from huiju.catalog.access import FieldMask, ReadScope, stream_rows
 from huiju.catalog.events import VersionPublished
 from huiju.errors import Conflict, Forbidden, Invalid, NotFound
@@ -34,7 +35,6 @@ from huiju.opendata import policy as open_policy
 from huiju.opendata.events import OpenApproved, OpenProposed, OpenRejected, OpenVersionPublished, OpenWithdrawn
 from huiju.opendata.models import OpenClass, OpenDataset, OpenStatus, OpenVersion
 from huiju.opendata.permissions import OPEN_MANAGE, OPEN_PROPOSE, OPEN_REVIEW
-from huiju.opendata.serving import IndexBuilder
 from huiju.storage.lake import LakeVersion
 from huiju.storage.uow import UnitOfWork
 
@@ -42,7 +42,6 @@ log = logging.getLogger("huiju.opendata")
 
 OPENER = Actor.system("opendata")  # reads sources through read_rows under the open policy's ReadScope
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,99}$")
-SERVING_DIR = "serving"  # lake/serving/<open_key>/<resource uid>.sqlite
 
 
 def _now() -> datetime:
@@ -183,7 +182,7 @@ def derive_open_version(uow: UnitOfWork, actor: Actor, open_id: int) -> OpenVers
     _ensure_open_dataset_key(uow, od)
 
     uid = str(uuid.uuid4())
-    relpath = f"{SERVING_DIR}/{od.open_key}/{uid}.sqlite"
+    relpath, index_file = serving.index_path(uow.lake, od.open_key, uid)
     scope = ReadScope(fields=frozenset(kept), masks={c: FieldMask(m) for c, m in masks.items()},
                       grant_id=f"open:{od.uid}")
     number = (uow.session.scalar(select(func.max(OpenVersion.number))
@@ -192,7 +191,7 @@ def derive_open_version(uow: UnitOfWork, actor: Actor, open_id: int) -> OpenVers
     catalog_service.mount_on_publish(uow, OPENER, od.open_key, staged, kind="derived", job_id=None,
                                      inputs=[{"dataset": source.key, "version": source_version.number}],
                                      rule_set_sm3=None)
-    builder: list[IndexBuilder] = []
+    builder: list[serving.IndexBuilder] = []
     made: list[OpenVersion] = []
 
     def record(version: LakeVersion) -> None:
@@ -221,8 +220,8 @@ def derive_open_version(uow: UnitOfWork, actor: Actor, open_id: int) -> OpenVers
         try:
             for batch in rows:
                 if not builder:
-                    builder.append(IndexBuilder(uow.lake.abspath(relpath), batch.schema, od.index_columns,
-                                                od.primary_key))
+                    builder.append(serving.IndexBuilder(index_file, batch.schema, od.index_columns,
+                                                        od.primary_key))
                 staged.write(batch)
                 builder[0].add(batch)
         except BaseException:
@@ -408,6 +407,7 @@ class ServedResource:
     row_count: int
     open_key: str
     number: int
+    open_class: str
 
 
 _CACHE_SECONDS = 5.0
@@ -426,7 +426,7 @@ def served_resource(uow: UnitOfWork, resource_id: str) -> ServedResource:
     now = time.monotonic()
     hit = _cache.get(resource_id)
     if hit is not None and hit[0] > now:
-        return hit[1]
+        return _unconditional(hit[1])
     row = uow.session.execute(select(OpenVersion, OpenDataset).join(
         OpenDataset, OpenDataset.id == OpenVersion.open_dataset_id).where(
         OpenVersion.uid == resource_id, OpenDataset.status == OpenStatus.PUBLISHED)).first()
@@ -435,10 +435,19 @@ def served_resource(uow: UnitOfWork, resource_id: str) -> ServedResource:
     ov, od = row
     if ov.serving_path is None:
         raise NotFound("Resource %(id)s not found", id=resource_id)
-    served = ServedResource(ov.uid, od.id, od.uid, uow.lake.abspath(ov.serving_path), list(ov.fields),
-                            ov.row_count, od.open_key, ov.number)
+    path = serving.served_file(uow.lake, ov.serving_path)
+    served = ServedResource(ov.uid, od.id, od.uid, path, list(ov.fields), ov.row_count, od.open_key, ov.number,
+                            od.open_class)
     with _cache_lock:
         _cache[resource_id] = (now + _CACHE_SECONDS, served)
+    return _unconditional(served)
+
+
+def _unconditional(served: ServedResource) -> ServedResource:
+    """有条件开放 rows are not public: their metadata is listed, their rows need an approved application."""
+    if served.open_class != OpenClass.UNCONDITIONAL:
+        raise Forbidden("Conditionally open data is read with the key of an approved application; apply on the "
+                        "portal")
     return served
 
 

@@ -1,10 +1,12 @@
-"""The serving index of an open version: an indexed, read-only SQLite file built at publish time.
+"""The egress's serving path: an indexed, read-only SQLite copy of a version's rows as they left ``read_rows``.
 
-Why: naive DuckDB over Parquet answers a handful of point lookups per second (DESIGN.md §Storage);
-datastore_search needs equality filters and key lookups in about a millisecond. The rows written here
-are the open version's rows exactly as they left ``read_rows`` (already masked or dropped by the open
-policy), so serving them needs no further masking. ``_id`` is CKAN's row id and the keyset of every
-page: page 10,000 costs what page 1 costs.
+Why: naive DuckDB over Parquet answers a handful of point lookups per second (DESIGN.md §Storage); an API
+serving rows (the open portal's datastore_search) needs equality filters and key lookups in about a
+millisecond. The index is built only from the batches a ``read_rows``/``stream_rows`` call handed out
+(already authorised, masked or dropped under the caller's ReadScope, and audited), at the moment the
+version they become is published, so serving it adds no new way out of the lake: it lives here, beside
+catalog/access.py, and is the only other module allowed to touch lake paths (tests/catalog/test_egress.py).
+``_id`` is CKAN's row id and the keyset of every page: page 10,000 costs what page 1 costs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from huiju.errors import Invalid
+from huiju.storage.lake import Lake
 
 MAX_FILTER_DEPTH = 10
 MAX_FILTER_OPS = 100
@@ -63,6 +66,24 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+SERVING_DIR = "serving"  # lake/serving/<dataset key>/<id>.sqlite
+
+
+def index_path(lake: Lake, dataset_key: str, ident: str) -> tuple[str, Path]:
+    """Where the serving index of one published version lives: (path relative to the lake root, absolute path)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", dataset_key) or not re.fullmatch(r"[A-Za-z0-9-]{1,64}", ident):
+        raise Invalid("Invalid serving index name")
+    relpath = f"{SERVING_DIR}/{dataset_key}/{ident}.sqlite"
+    return relpath, lake.abspath(relpath)
+
+
+def served_file(lake: Lake, relpath: str) -> Path:
+    """The absolute path of a published serving index (recorded relative to the lake root)."""
+    if not relpath.startswith(SERVING_DIR + "/") or ".." in relpath:
+        raise Invalid("Invalid serving index name")
+    return lake.abspath(relpath)
 
 
 class IndexBuilder:
