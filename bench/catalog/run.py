@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
@@ -183,7 +184,10 @@ def main() -> None:
             user, seconds = populate(storage, args.entries, args.seed)
         console.print(f"{args.entries:,} entries registered through the service in {seconds:.1f} s "
                       f"({args.entries / seconds:,.0f}/s, jieba segmentation included)")
+        load_before = os.getloadavg()
         results = measure(storage, user, args.rounds)
+        console.print(f"load average before / after the measurements: {load_before[0]:.1f} / "
+                      f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         storage.close()
     finally:
         if cluster is not None:
@@ -203,7 +207,8 @@ def main() -> None:
     console.print(hits)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"entries": args.entries, "database": database, "rounds": args.rounds,
-                                     "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+                                     "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                                 "loadavg": os.getloadavg()},
                                      "populate_seconds": seconds, "results": results}, ensure_ascii=False, indent=1))
 
 

@@ -54,6 +54,6 @@ def test_catalog_cli(tmp_path):
     assert "法人单位基本信息" in found and "找到 1 条目录" in found
     assert "找到 0 条目录" in run_cli(home, "catalog", "search", "气象").stdout
     shown = run_cli(home, "catalog", "show", "102001SJ/0001").stdout
-    assert "统一社会信用代码" in shown and "审核通过并发布" in shown
+    assert "统一社会信用代码" in shown and "已发布" in shown and "审核通过并发布" in shown
     bad = run_cli(home, "catalog", "withdraw", "1", ok=False)
     assert bad.returncode == 1 and "撤销理由" in bad.stdout

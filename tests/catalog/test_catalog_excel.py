@@ -27,7 +27,6 @@ def test_export_then_import_round_trips_and_reports_bad_rows(storage, people, ba
     assert rows["法人单位基本信息"]["共享类型"] == "有条件共享" and rows["法人单位基本信息"]["分类项"] == "法人单位"
     assert wb["信息项"].max_row == 1 + 4 + 2
     # the department edits the workbook: changes one row, adds a good one, a bad one, and an orphan item
-    code_col = header.index("信息资源代码") + 1
     abstract_col = header.index("信息资源摘要") + 1
     for row in sheet.iter_rows(min_row=2):
         if row[1].value == "城市公共交通线路信息":

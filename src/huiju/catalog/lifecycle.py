@@ -12,6 +12,7 @@ from huiju.errors import Conflict
 from huiju.i18n import N_, gettext
 
 DRAFT, UNDER_REVIEW, PUBLISHED, WITHDRAWN = "draft", "under_review", "published", "withdrawn"
+ALL_STATES = (DRAFT, UNDER_REVIEW, PUBLISHED, WITHDRAWN)
 
 # (state, verb) → next state
 TRANSITIONS: dict[tuple[str, str], str] = {

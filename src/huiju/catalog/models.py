@@ -57,33 +57,35 @@ class CatalogEntry(Base):
     __authz_department__ = "department_id"
     __table_args__ = (
         UniqueConstraint("harvest_source_id", "source_identifier", name="uq_catalog_entries_harvest_identifier"),
-        Index("ix_catalog_entries_state_department", "state", "department_id"),
+        # covers the visibility filter and every facet, so facet counts never read the wide rows
+        Index("ix_catalog_entries_facets", "state", "department_id", "classification", "share_type", "open_class",
+              "format_kind", "update_cycle", "theme", "data_level", "provider_name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    classification: Mapped[str] = mapped_column(String(16), index=True)  # base | theme | department
+    classification: Mapped[str] = mapped_column(String(16))  # base | theme | department
     item: Mapped[str] = mapped_column(String(32))  # 项: population, health, provincial, …
     directory: Mapped[str] = mapped_column(String(3))  # 目
-    theme: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # for theme entries and tags
-    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    theme: Mapped[str | None] = mapped_column(String(32), nullable=True)  # for theme entries and tags
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))  # indexed by ix_catalog_entries_facets
     provider_name: Mapped[str] = mapped_column(String(200))
     provider_code: Mapped[str] = mapped_column(String(64))
     abstract: Mapped[str] = mapped_column(Text)
-    format_kind: Mapped[str] = mapped_column(String(32), index=True)
+    format_kind: Mapped[str] = mapped_column(String(32))
     format_type: Mapped[str] = mapped_column(String(32))
-    share_type: Mapped[str] = mapped_column(String(16), index=True)
+    share_type: Mapped[str] = mapped_column(String(16))
     share_condition: Mapped[str | None] = mapped_column(Text, nullable=True)
     share_basis: Mapped[str | None] = mapped_column(Text, nullable=True)
     share_mode_kind: Mapped[str] = mapped_column(String(16))
     share_mode_type: Mapped[str] = mapped_column(String(16))
-    open_class: Mapped[str] = mapped_column(String(16), index=True)
+    open_class: Mapped[str] = mapped_column(String(16))
     open_condition: Mapped[str | None] = mapped_column(Text, nullable=True)
-    update_cycle: Mapped[str] = mapped_column(String(16), index=True)
+    update_cycle: Mapped[str] = mapped_column(String(16))
     publish_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     related_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    data_level: Mapped[str] = mapped_column(String(16), index=True)
+    data_level: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="draft")
     review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     usage_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -50,8 +50,9 @@ def entry_rdf(request: Request, entry_id: int, fmt: str, uow: UowDep, actor: Act
 
 def _page(request: Request, actor: Any, template: str, uow: Any, **context: Any) -> Response:
     """Render with the vocabularies every catalog template shows."""
-    return render(request, actor, template, vocab=vocab, label=vocab.label,
-                  open_label=lambda code: vocab.open_label(uow.settings.catalog_open_labels, code), facet_titles=FACET_TITLES, **context)
+    profile = uow.settings.catalog_open_labels
+    return render(request, actor, template, vocab=vocab, label=vocab.label, facet_titles=FACET_TITLES,
+                  open_label=lambda code: vocab.open_label(profile, code), **context)
 
 
 @router.get("/catalog", response_class=HTMLResponse)

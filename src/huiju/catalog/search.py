@@ -182,17 +182,25 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _text_match(session: Session, words: list[str]) -> tuple[Any, ColumnElement[Any]]:
-    """A FROM clause restricted to matching entries, and the rank to sort by (smaller is better)."""
+def _text_match(session: Session, words: list[str]) -> tuple[ColumnElement[bool], Any]:
+    """The condition selecting matching entries, and a FROM clause with their rank when sorting by relevance.
+
+    The condition is ``id IN (ids from the full-text index)``, so counts and facets read only the narrow
+    covering index ``ix_catalog_entries_facets``, never the wide rows; the rank (smaller is better) is
+    joined only for the one page that is sorted by it."""
     if _dialect(session) == "sqlite":
-        fts = (text("SELECT rowid AS entry_id, bm25(catalog_fts) AS rank FROM catalog_fts "
-                    "WHERE catalog_fts MATCH :q").bindparams(q=fts5_query(words))
-               .columns(entry_id=Integer, rank=Float).subquery("fts"))
-        joined = CatalogEntry.__table__.join(fts, fts.c.entry_id == CatalogEntry.id)
-        return joined, fts.c.rank
+        expression = fts5_query(words)
+        ids = select(literal_column("rowid")).select_from(text("catalog_fts")).where(
+            text("catalog_fts MATCH :q").bindparams(q=expression))
+        ranked = (text("SELECT rowid AS entry_id, bm25(catalog_fts) AS rank FROM catalog_fts "
+                       "WHERE catalog_fts MATCH :q").bindparams(q=expression)
+                  .columns(entry_id=Integer, rank=Float).subquery("fts"))
+        # "+id": keeps SQLite from fetching each matching row by its key (the wide row) instead of
+        # checking the ids while it scans the covering index
+        return literal_column("+catalog_entries.id").in_(ids), (ranked, ranked.c.rank)
     vector = func.to_tsvector(literal_column("'simple'::regconfig"), CatalogEntry.search_text)
     query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(words))
-    return CatalogEntry.__table__, (vector.op("@@")(query), -func.ts_rank(vector, query))  # type: ignore[return-value]
+    return vector.op("@@")(query), (None, -func.ts_rank(vector, query))
 
 
 def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", filters: dict[str, str] | None = None,
@@ -206,30 +214,20 @@ def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", fi
         raise Invalid("Unknown sort order %(sort)s", sort=sort)
     page, per_page = max(1, page), min(max(1, per_page), 100)
     words = query_words(q) if q.strip() else []
-    source: Any = CatalogEntry.__table__
-    rank: ColumnElement[Any] | None = None
     conditions: list[ColumnElement[bool]] = [visibility]
+    ranked: Any = None
+    rank: Any = None
     if words:
-        source, matched = _text_match(session, words)
-        if isinstance(matched, tuple):
-            conditions.append(matched[0])
-            rank = matched[1]
-        else:
-            rank = matched
-
-    def facet_conditions(columns: Any, skip: str | None = None) -> list[ColumnElement[bool]]:
-        out = []
-        for name, value in filters.items():
-            if name == skip:
-                continue
-            column = columns["state"] if name == "state" else columns[name]
-            out.append(column == (int(value) if name == "department" and str(value).isdigit() else value))
-        return out
-
-    table_columns = {**FACETS, "state": CatalogEntry.state}
-    where = and_(*conditions, *facet_conditions(table_columns))
-    order: list[Any]
+        text_condition, (ranked, rank) = _text_match(session, words)
+        conditions.append(text_condition)
+    where = and_(*conditions, *(
+        (CatalogEntry.state if name == "state" else FACETS[name])
+        == (int(value) if name == "department" and str(value).isdigit() else value)
+        for name, value in filters.items()))
+    query: Select[Any] = select(CatalogEntry).where(where)
     if sort == "relevance" and rank is not None:
+        if ranked is not None:
+            query = query.join(ranked, ranked.c.entry_id == CatalogEntry.id)
         order = [rank, CatalogEntry.id.desc()]
     elif sort == "name":
         order = [CatalogEntry.name, CatalogEntry.id]
@@ -237,33 +235,39 @@ def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", fi
         order = [CatalogEntry.usage_count.desc(), CatalogEntry.id.desc()]
     else:
         order = [CatalogEntry.updated_at.desc(), CatalogEntry.id.desc()]
-    query: Select[Any] = (select(CatalogEntry).select_from(source).where(where).order_by(*order)
-                          .limit(per_page).offset((page - 1) * per_page))
-    entries = list(session.scalars(query))
+    entries = list(session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
     result = SearchPage(entries=entries, total=0, page=page, per_page=per_page, q=q, sort=sort, filters=filters)
     if not with_facets:
-        result.total = session.scalar(select(func.count()).select_from(source).where(where)) or 0
+        result.total = session.scalar(select(func.count()).select_from(CatalogEntry).where(where)) or 0
         return result
-    # one statement for the total and the eight facets: the matching rows are read once into a
-    # materialised CTE, and each facet counts them under every filter but its own
-    matched = (select(*(column.label(name) for name, column in table_columns.items()),
+    # One statement for the total and the eight facets: the visible matching rows' facet columns are read
+    # once (from the covering index) into a materialised CTE, and each facet counts them under every
+    # filter but its own.
+    columns = {**FACETS, "state": CatalogEntry.state}
+    matched = (select(*(column.label(name) for name, column in columns.items()),
                       CatalogEntry.provider_name.label("provider_name"))
-               .select_from(source).where(and_(*conditions)).cte("matched").prefix_with("MATERIALIZED"))
+               .where(and_(*conditions)).cte("matched").prefix_with("MATERIALIZED"))
+
+    def on_matched(skip: str | None = None) -> list[ColumnElement[bool]]:
+        out = []
+        for name, value in filters.items():
+            if name != skip:
+                out.append(matched.c[name] == (int(value) if name == "department" and str(value).isdigit() else value))
+        return out
+
     parts = [select(literal("").label("facet"), literal("").label("value"), literal("").label("label"),
-                    func.count().label("n")).select_from(matched).where(*facet_conditions(matched.c))]
+                    func.count().label("n")).select_from(matched).where(*on_matched())]
     for name in FACETS:
         value = cast(matched.c[name], String)
         parts.append(select(literal(name), value, func.min(matched.c.provider_name), func.count())
-                     .select_from(matched).where(matched.c[name].is_not(None),
-                                                 *facet_conditions(matched.c, skip=name))
+                     .select_from(matched).where(matched.c[name].is_not(None), *on_matched(skip=name))
                      .group_by(value))
     counts: dict[str, list[FacetValue]] = {name: [] for name in FACETS}
     for facet, value, provider, n in session.execute(union_all(*parts)):
         if not facet:
             result.total = n
             continue
-        selected = str(filters.get(facet)) == str(value)
         text_label = provider if facet == "department" else vocab.label(FACET_CHOICES[facet], value)
-        counts[facet].append(FacetValue(str(value), text_label, n, selected))
+        counts[facet].append(FacetValue(str(value), text_label, n, str(filters.get(facet)) == str(value)))
     result.facets = {name: sorted(values, key=lambda f: (-f.count, f.label)) for name, values in counts.items()}
     return result

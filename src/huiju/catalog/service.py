@@ -169,8 +169,9 @@ ITEM_FIELDS = ("name", "type_code", "length", "sensitivity", "share_type", "is_k
 
 def entry_visibility(actor: Actor) -> ColumnElement[bool]:
     """Published entries for every logged-in user; every state for the entry's department and operators."""
+    # naming every state lets the database answer both branches from ix_catalog_entries_facets (state first)
     return or_(and_(CatalogEntry.state == lifecycle.PUBLISHED, visible(actor, ENTRY_BROWSE, CatalogEntry)),
-               visible(actor, ENTRY_VIEW, CatalogEntry))
+               and_(CatalogEntry.state.in_(lifecycle.ALL_STATES), visible(actor, ENTRY_VIEW, CatalogEntry)))
 
 
 def _snapshot(entry: CatalogEntry) -> dict[str, Any]:

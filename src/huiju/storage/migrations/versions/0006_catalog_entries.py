@@ -70,16 +70,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('harvest_source_id', 'source_identifier', name='uq_catalog_entries_harvest_identifier')
     )
     with op.batch_alter_table('catalog_entries', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_catalog_entries_classification'), ['classification'], unique=False)
-        batch_op.create_index(batch_op.f('ix_catalog_entries_data_level'), ['data_level'], unique=False)
-        batch_op.create_index(batch_op.f('ix_catalog_entries_department_id'), ['department_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_catalog_entries_format_kind'), ['format_kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_entries_name'), ['name'], unique=False)
-        batch_op.create_index(batch_op.f('ix_catalog_entries_open_class'), ['open_class'], unique=False)
-        batch_op.create_index(batch_op.f('ix_catalog_entries_share_type'), ['share_type'], unique=False)
-        batch_op.create_index('ix_catalog_entries_state_department', ['state', 'department_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_catalog_entries_theme'), ['theme'], unique=False)
-        batch_op.create_index(batch_op.f('ix_catalog_entries_update_cycle'), ['update_cycle'], unique=False)
+        batch_op.create_index('ix_catalog_entries_facets', ['state', 'department_id', 'classification', 'share_type', 'open_class', 'format_kind', 'update_cycle', 'theme', 'data_level', 'provider_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_entries_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('catalog_changes',
@@ -205,16 +197,8 @@ def downgrade() -> None:
     op.drop_table('catalog_changes')
     with op.batch_alter_table('catalog_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_catalog_entries_updated_at'))
-        batch_op.drop_index(batch_op.f('ix_catalog_entries_update_cycle'))
-        batch_op.drop_index(batch_op.f('ix_catalog_entries_theme'))
-        batch_op.drop_index('ix_catalog_entries_state_department')
-        batch_op.drop_index(batch_op.f('ix_catalog_entries_share_type'))
-        batch_op.drop_index(batch_op.f('ix_catalog_entries_open_class'))
+        batch_op.drop_index('ix_catalog_entries_facets')
         batch_op.drop_index(batch_op.f('ix_catalog_entries_name'))
-        batch_op.drop_index(batch_op.f('ix_catalog_entries_format_kind'))
-        batch_op.drop_index(batch_op.f('ix_catalog_entries_department_id'))
-        batch_op.drop_index(batch_op.f('ix_catalog_entries_data_level'))
-        batch_op.drop_index(batch_op.f('ix_catalog_entries_classification'))
 
     op.drop_table('catalog_entries')
     op.drop_table('harvest_sources')
