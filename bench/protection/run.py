@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -120,8 +121,9 @@ def main() -> None:
             times[name].append(time.perf_counter() - t0)
             assert rows == args.rows
     med = {k: statistics.median(v) for k, v in times.items()}
+    load = os.getloadavg()
     ratio = med["baseline"] / med["read_rows"]
-    print(f"write (encrypting the ID column, tokens): {write_s:.2f} s")
+    print(f"write (encrypting the ID column, tokens): {write_s:.2f} s; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     print("| measurement | median s | rows/s |\n|---|---:|---:|")
     for name, label in (("baseline", "DuckDB, same 7-column projection straight from plaintext Parquet"),
                         ("read_rows", "read_rows: 3 masked (CN_NAME, CN_MOBILE, CN_ADDRESS) + ID decrypted, audited")):
@@ -130,7 +132,7 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"rows": args.rows, "times": times, "median": med, "ratio": ratio,
-                                         "write_s": write_s}, indent=2))
+                                         "write_s": write_s, "load": load}, indent=2))
     storage.close()
 
 

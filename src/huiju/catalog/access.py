@@ -222,14 +222,17 @@ def _source(uow: UnitOfWork, ds: Dataset, version: int | None) -> _Source:
 def _version_source(uow: UnitOfWork, ds: Dataset, row: LakeVersion) -> _Source:
     files = [uow.lake.abspath(row.path) / f for f in row.files]
     info = lake_crypto.EncryptionInfo.from_schema(pq.read_schema(files[0])) if files else None
-    types = {f["name"]: f["type"] for f in row.schema if not f["name"].startswith(lake_crypto.TOKEN_PREFIX)}
+    types = {f["name"]: f["type"] for f in row.schema if not lake_crypto.is_hidden(f["name"])}
     return _Source(ds, row, files, types, info)
 
 
 def _decrypt_function(uow: UnitOfWork, info: lake_crypto.EncryptionInfo) -> ArrowFunction:
     key = keys.data_key_version(uow, info.key_purpose, info.key_version)
-    return ArrowFunction(f"huiju_decrypt_{next(_names)}", lambda a: lake_crypto.decrypt_array(a, key),
-                         ("BLOB",), "VARCHAR")
+    return ArrowFunction(f"huiju_decrypt_{next(_names)}", _decryptor(key), ("BLOB", "BLOB", "BIGINT"), "VARCHAR")
+
+
+def _decryptor(key: bytes) -> Any:
+    return lambda ct, nonces, starts: lake_crypto.decrypt_array(ct, nonces, starts, key)
 
 
 def _plain_expr(source: _Source, name: str, decrypt: ArrowFunction | None) -> str:
@@ -238,7 +241,8 @@ def _plain_expr(source: _Source, name: str, decrypt: ArrowFunction | None) -> st
     if not source.encrypted(name):
         return quoted
     assert decrypt is not None and source.encryption is not None
-    expr = f"{decrypt.name}({quoted})"
+    expr = (f"{decrypt.name}({quoted}, {quote_identifier(lake_crypto.nonce_column(name))}, "
+            f"{quote_identifier(lake_crypto.start_column(name))})")
     sql_type = _CAST_BACK.get(source.encryption.columns[name])
     return f"TRY_CAST({expr} AS {sql_type})" if sql_type else expr
 
@@ -349,9 +353,7 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
         _version, wkey = keys.data_key(uow, watermark.WATERMARK_PURPOSE)
         code = watermark.recipient_code(wkey, scope.watermark)
         target = scope.watermark_field or next(
-            (n for n in reversed(chosen) if n not in order and (source.encrypted(n) or n in masks
-                                                                or source.types[n] in ("string", "large_string"))),
-            None)
+            (n for n in reversed(chosen) if n not in order and source.types[n] in ("string", "large_string")), None)
         if target is not None:
             if target not in chosen:
                 raise Invalid("The watermark field %(field)s is not among the fields read", field=target)
@@ -571,7 +573,7 @@ def internal_schema(uow: UnitOfWork, actor: Actor, version: LakeVersion) -> pa.S
             assert source.encryption is not None
             fields.append(pa.field(f.name, pa.type_for_alias(source.encryption.columns[f.name])
                                    if source.encryption.columns[f.name] in _CAST_BACK else pa.string()))
-        elif not f.name.startswith(lake_crypto.TOKEN_PREFIX):
+        elif not lake_crypto.is_hidden(f.name):
             fields.append(f)
     return pa.schema(fields)
 
@@ -607,8 +609,10 @@ def verify_internal(uow: UnitOfWork, actor: Actor, version: LakeVersion) -> int:
     bad = 0
     for path in source.files:
         for batch in pq.ParquetFile(path).iter_batches(columns=[
-                n for c in info.columns for n in (c, lake_crypto.token_column(c))]):
+                n for c in info.columns for n in (c, lake_crypto.nonce_column(c), lake_crypto.start_column(c),
+                                                  lake_crypto.token_column(c))]):
             for column in info.columns:
-                plain = lake_crypto.decrypt_array(batch.column(column), key)
+                plain = lake_crypto.decrypt_array(batch.column(column), batch.column(lake_crypto.nonce_column(column)),
+                                                  batch.column(lake_crypto.start_column(column)), key)
                 bad += lake_crypto.verify_tokens(plain, batch.column(lake_crypto.token_column(column)), tkey)
     return bad

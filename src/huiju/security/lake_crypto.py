@@ -1,23 +1,28 @@
 """Encrypted lake columns: SM4 in counter mode over whole batches, HMAC-SM3 lookup tokens beside them.
 
-Format (``SCHEME``), one Arrow/Parquet ``binary`` value per non-null plaintext value::
+Format (``SCHEME``). An encrypted column ``c`` is stored as four columns:
 
-    nonce (12 bytes, random per encrypted batch) || start (4 bytes, big-endian) || ciphertext (len(plaintext))
+* ``c`` (binary): the ciphertext of each value's UTF-8 text, exactly as long as the text;
+* ``__nonce__c`` (binary, 12 bytes): the nonce of the batch the value was written in;
+* ``__start__c`` (int64): where the value's bytes begin in that batch's key stream;
+* ``__token__c`` (binary, 16 bytes): the lookup token (below).
 
-A batch's UTF-8 values are laid end to end and encrypted as one SM4-CTR stream whose initial counter
-block is ``nonce || 00000000``; ``start`` is where the value's bytes begin in that stream. Every
-keystream byte is used once (a fresh 96-bit random nonce per batch, disjoint ranges within it), which
-is what CTR needs to be confidential.
+A written batch's values, laid end to end, are encrypted as one SM4-CTR stream whose initial counter
+block is ``nonce || 00000000`` (a fresh random 96-bit nonce per batch), so every keystream byte is used
+once, which is what counter mode needs to be confidential. The nonce column holds one distinct value
+per batch and costs next to nothing in Parquet.
 
-Why not SM4-GCM per value: a cipher object and tag per value cost ~5 µs in Python, 5 s per million
-values, against a bar of reading a million rows within twice the time of plain Parquet. Counter mode
-over the whole batch lets one SM4 call decrypt thousands of values, and numpy places the bytes.
+Why this shape: decrypting values that are still in their written order (a scan, with or without a
+filter that keeps neighbours) is one SM4 call over the ciphertext bytes as Arrow already holds them,
+with no per-value work in Python; values out of order (a selective filter) cost one call per contiguous
+stretch. SM4-GCM per value was rejected: a cipher context and tag per value cost ~5 µs in Python, 5 s
+per million values.
 
 Trade-offs, stated plainly:
 
 * No integrity per value: CTR does not detect a changed ciphertext. The lake folder is platform-private
   and versions are immutable; the lookup token (an HMAC of the plaintext) lets a verifier detect tampering
-  (``verify_tokens``), which the key-rotation job does for every value it re-encrypts.
+  (``verify_tokens``), which the re-encryption job does for every value before it writes a new version.
 * Equality leaks through the token, by design: equal plaintexts have equal tokens, so ``=`` filters and
   joins work without decrypting. Tokens never leave the platform (``read_rows`` drops them); they are
   keyed (HMAC-SM3 with a platform key), so an ID number cannot be confirmed by hashing guesses.
@@ -43,17 +48,33 @@ from huiju.security.crypto import get_provider
 
 SCHEME = "sm4-ctr-batch-v1"
 NONCE_BYTES = 12
-HEADER_BYTES = 16
 TOKEN_BYTES = 16
 TOKEN_PURPOSE = "lake:token"
 TOKEN_PREFIX = "__token__"
+NONCE_PREFIX = "__nonce__"
+START_PREFIX = "__start__"
+HIDDEN_PREFIXES = (TOKEN_PREFIX, NONCE_PREFIX, START_PREFIX)
 META_KEY = b"huiju.encryption"
-_SPARSE_FACTOR = 2  # a run of values needing more than twice its bytes of keystream is decrypted value by value
+_FAILED = "Decryption failed: data or key is wrong"
+_NONCE = np.dtype([("hi", "<u8"), ("lo", "<u4")])  # a 12-byte nonce, compared as two integers
 
 
 def token_column(column: str) -> str:
     """The name of the lookup-token column stored beside an encrypted column."""
     return TOKEN_PREFIX + column
+
+
+def nonce_column(column: str) -> str:
+    return NONCE_PREFIX + column
+
+
+def start_column(column: str) -> str:
+    return START_PREFIX + column
+
+
+def is_hidden(name: str) -> bool:
+    """True for the token, nonce and start columns stored beside encrypted columns."""
+    return name.startswith(HIDDEN_PREFIXES)
 
 
 def dataset_key_purpose(dataset_key: str) -> str:
@@ -73,7 +94,8 @@ class EncryptionInfo:
     def to_json(self) -> bytes:
         return json.dumps({"scheme": SCHEME, "key": {"purpose": self.key_purpose, "version": self.key_version},
                            "token_key": {"purpose": TOKEN_PURPOSE, "version": self.token_version},
-                           "columns": {c: {"token": token_column(c), "type": t} for c, t in self.columns.items()}},
+                           "columns": {c: {"token": token_column(c), "nonce": nonce_column(c),
+                                           "start": start_column(c), "type": t} for c, t in self.columns.items()}},
                           ensure_ascii=False, sort_keys=True).encode()
 
     @classmethod
@@ -96,8 +118,9 @@ def _as_string(array: pa.Array) -> pa.StringArray:
     return array
 
 
-def _offsets(array: pa.Array, dtype: Any) -> np.ndarray:
-    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array) + 1, offset=array.offset * np.dtype(dtype).itemsize)
+def _offsets(array: pa.Array) -> np.ndarray:
+    return np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=array.offset * 4) \
+        .astype(np.int64)
 
 
 def _data(array: pa.Array) -> np.ndarray:
@@ -111,118 +134,90 @@ def _valid(array: pa.Array) -> np.ndarray:
     return pc.is_valid(array).to_numpy(zero_copy_only=False)
 
 
-def _spread(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices ``starts[i] + 0 .. lengths[i]-1`` for every i, end to end (vectorised ranges)."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    first = np.cumsum(lengths) - lengths  # where each range begins in the output
-    return np.repeat(starts - first, lengths) + np.arange(total, dtype=np.int64)
-
-
 def _validity_buffer(valid: np.ndarray) -> pa.Buffer | None:
     if valid.all():
         return None
     return pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
 
 
-def encrypt_array(array: pa.Array, key: bytes) -> pa.BinaryArray:
-    """Encrypt a column's values (as text) into ``SCHEME`` binaries; NULL stays NULL."""
+def encrypt_array(array: pa.Array, key: bytes) -> tuple[pa.BinaryArray, pa.BinaryArray, pa.Int64Array]:
+    """Encrypt a column's values (as text): ``(ciphertexts, nonces, starts)``; NULL stays NULL in all three."""
     array = _as_string(array)
     n = len(array)
-    offs = _offsets(array, np.int32).astype(np.int64)
+    offs = _offsets(array)
     valid = _valid(array)
-    lengths = np.where(valid, np.diff(offs), 0)
     base, end = int(offs[0]), int(offs[-1])
     nonce = os.urandom(NONCE_BYTES)
-    plain = _data(array)[base:end].tobytes()
-    stream = np.frombuffer(get_provider().sm4_ctr(key, nonce + bytes(4), plain), dtype=np.uint8)
-    starts = offs[:-1] - base
-    if end - base >= 2**32:
-        raise Invalid("A batch to encrypt must hold less than 4 GiB of text")
-    out_lengths = np.where(valid, lengths + HEADER_BYTES, 0)
-    out_offs = np.concatenate(([0], np.cumsum(out_lengths)))
-    if out_offs[-1] >= 2**31:
-        raise Invalid("A batch to encrypt must hold less than 2 GiB of text")
-    out = np.empty(int(out_offs[-1]), dtype=np.uint8)
-    rows = np.flatnonzero(valid)
-    header = np.empty((len(rows), HEADER_BYTES), dtype=np.uint8)
-    header[:, :NONCE_BYTES] = np.frombuffer(nonce, dtype=np.uint8)
-    header[:, NONCE_BYTES:] = starts[rows].astype(">u4").view(np.uint8).reshape(-1, 4)
-    out[(out_offs[rows][:, None] + np.arange(HEADER_BYTES)).ravel()] = header.ravel()
-    out[_spread(out_offs[rows] + HEADER_BYTES, lengths[rows])] = stream[_spread(starts[rows], lengths[rows])]
-    return pa.BinaryArray.from_buffers(pa.binary(), n, [_validity_buffer(valid), pa.py_buffer(out_offs.astype(np.int32)),
-                                                        pa.py_buffer(out)])
+    cipher = get_provider().sm4_ctr(key, nonce + bytes(4), _data(array)[base:end].tobytes())
+    validity = _validity_buffer(valid)
+    ct = pa.BinaryArray.from_buffers(pa.binary(), n, [validity, pa.py_buffer((offs - base).astype(np.int32)),
+                                                      pa.py_buffer(cipher)])
+    count = int(valid.sum())
+    nonce_offsets = np.zeros(n + 1, dtype=np.int32)
+    nonce_offsets[1:] = np.cumsum(valid) * NONCE_BYTES
+    nonces = pa.BinaryArray.from_buffers(pa.binary(), n, [validity, pa.py_buffer(nonce_offsets),
+                                                          pa.py_buffer(nonce * count)])
+    starts = pa.Array.from_buffers(pa.int64(), n, [validity, pa.py_buffer(offs[:-1] - base)])
+    return ct, nonces, starts
 
 
-def decrypt_array(array: pa.Array, key: bytes) -> pa.StringArray:
-    """Decrypt ``SCHEME`` binaries back to text, one SM4 call per run of values from the same batch."""
-    if isinstance(array, pa.ChunkedArray):
-        return pa.chunked_array([decrypt_array(c, key) for c in array.chunks], pa.string())
-    if pa.types.is_large_binary(array.type):
-        array = pc.cast(array, pa.binary())
-    if not pa.types.is_binary(array.type):
-        raise Invalid("Decryption failed: data or key is wrong")
-    n = len(array)
-    offs = _offsets(array, np.int32).astype(np.int64)
-    data = _data(array)
-    valid = _valid(array)
-    lengths = np.where(valid, np.diff(offs), 0)
-    if (lengths[valid] < HEADER_BYTES).any():
-        raise Invalid("Decryption failed: data or key is wrong")
+def _segments(nonces: np.ndarray, starts: np.ndarray, at: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Indices (into the valid values) where a stretch begins that is contiguous both in one batch's key
+    stream and in the Arrow data buffer."""
+    m = len(starts)
+    begins = np.ones(m, dtype=bool)
+    if m > 1:
+        ends = lengths[:-1]
+        hi, lo = nonces["hi"], nonces["lo"]
+        begins[1:] = ((hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1]) | (starts[1:] != starts[:-1] + ends)
+                      | (at[1:] != at[:-1] + ends))
+    return np.flatnonzero(begins)
+
+
+def decrypt_array(ct: pa.Array, nonces: pa.Array, starts: pa.Array, key: bytes) -> pa.StringArray:
+    """Decrypt ``SCHEME`` values back to text: one SM4-CTR call per stretch of values still in written order."""
+    if isinstance(ct, pa.ChunkedArray):
+        ct, nonces, starts = ct.combine_chunks(), nonces.combine_chunks(), starts.combine_chunks()
+    if pa.types.is_large_binary(ct.type):
+        ct = pc.cast(ct, pa.binary())
+    if pa.types.is_large_binary(nonces.type):
+        nonces = pc.cast(nonces, pa.binary())
+    if not (pa.types.is_binary(ct.type) and pa.types.is_binary(nonces.type)):
+        raise Invalid(_FAILED)
+    n = len(ct)
+    offs = _offsets(ct)
+    data = _data(ct)
+    valid = _valid(ct)
     rows = np.flatnonzero(valid)
+    if len(rows) == 0:
+        return pa.nulls(n, pa.string())
+    lengths = np.diff(offs)[rows]
+    nonce_offs = _offsets(nonces)
+    if not (np.diff(nonce_offs) == np.where(valid, NONCE_BYTES, 0)).all():
+        raise Invalid(_FAILED)
+    nonce_rows = np.frombuffer(_data(nonces)[int(nonce_offs[0]):int(nonce_offs[-1])].tobytes(), dtype=_NONCE)
+    start_rows = pc.fill_null(starts, 0).to_numpy(zero_copy_only=False).astype(np.int64)[rows]
     at = offs[:-1][rows]
-    ct_len = lengths[rows] - HEADER_BYTES
-    nonces = data[(at[:, None] + np.arange(NONCE_BYTES)).ravel()].reshape(-1, NONCE_BYTES)
-    starts = data[(at[:, None] + np.arange(NONCE_BYTES, HEADER_BYTES)).ravel()].reshape(-1, 4).copy() \
-        .view(">u4").ravel().astype(np.int64)
-    keystream, ks_at = _keystreams(key, nonces, starts, ct_len)
-    plain = data[_spread(at + HEADER_BYTES, ct_len)] ^ keystream[_spread(ks_at, ct_len)]
+    provider = get_provider()
+    bounds = [*_segments(nonce_rows, start_rows, at, lengths).tolist(), len(rows)]
+    pieces: list[bytes] = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        first = int(start_rows[a])
+        skip = first % 16
+        chunk = data[int(at[a]):int(at[b - 1] + lengths[b - 1])].tobytes()
+        block = (first // 16).to_bytes(4, "big")
+        pieces.append(provider.sm4_ctr(key, nonce_rows[a:a + 1].tobytes() + block, bytes(skip) + chunk)[skip:])
     out_lengths = np.zeros(n, dtype=np.int64)
-    out_lengths[rows] = ct_len
-    out_offs = np.concatenate(([0], np.cumsum(out_lengths))).astype(np.int32)
-    result = pa.StringArray.from_buffers(n, pa.py_buffer(out_offs), pa.py_buffer(plain), _validity_buffer(valid))
+    out_lengths[rows] = lengths
+    out_offs = np.zeros(n + 1, dtype=np.int32)
+    out_offs[1:] = np.cumsum(out_lengths)
+    result = pa.StringArray.from_buffers(n, pa.py_buffer(out_offs), pa.py_buffer(b"".join(pieces)),
+                                         _validity_buffer(valid))
     try:
         result.validate(full=True)
     except pa.ArrowInvalid:
-        raise Invalid("Decryption failed: data or key is wrong") from None
+        raise Invalid(_FAILED) from None
     return result
-
-
-def _keystreams(key: bytes, nonces: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The keystream bytes for every value, and where each value's bytes begin in it.
-
-    Values of one encrypted batch arrive in runs (same nonce); a dense run gets one SM4-CTR call over
-    its whole range, a sparse one (a filter kept a few rows of it) one call per value.
-    """
-    provider = get_provider()
-    m = len(starts)
-    if m == 0:
-        return np.zeros(0, np.uint8), np.zeros(0, np.int64)
-    changed = np.ones(m, dtype=bool)
-    changed[1:] = (nonces[1:] != nonces[:-1]).any(axis=1)
-    bounds = [*np.flatnonzero(changed).tolist(), m]
-    pieces: list[bytes] = []
-    ks_at = np.empty(m, dtype=np.int64)
-    used = 0
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        nonce = nonces[a].tobytes()
-        s, ln = starts[a:b], lengths[a:b]
-        lo = int(s.min()) // 16
-        hi = int((s + ln).max())
-        span = hi - lo * 16
-        if span <= _SPARSE_FACTOR * int(ln.sum()) + 64:
-            pieces.append(provider.sm4_ctr(key, nonce + lo.to_bytes(4, "big"), bytes(span)))
-            ks_at[a:b] = used + s - lo * 16
-            used += span
-            continue
-        for i in range(a, b):
-            block = int(starts[i]) // 16
-            need = int(starts[i]) - block * 16 + int(lengths[i])
-            pieces.append(provider.sm4_ctr(key, nonce + block.to_bytes(4, "big"), bytes(need)))
-            ks_at[i] = used + int(starts[i]) - block * 16
-            used += need
-    return np.frombuffer(b"".join(pieces), dtype=np.uint8), ks_at
 
 
 def token_array(array: pa.Array, key: bytes) -> pa.BinaryArray:
@@ -264,10 +259,13 @@ class Encryptor:
                 fields.append(f)
                 continue
             chunks = column.chunks or [pa.array([], f.type)]
-            arrays.append(pa.chunked_array([encrypt_array(c, self.key) for c in chunks], pa.binary()))
-            fields.append(pa.field(f.name, pa.binary(), nullable=True))
-            arrays.append(pa.chunked_array([token_array(c, self.token_key) for c in chunks], pa.binary()))
-            fields.append(pa.field(token_column(f.name), pa.binary(), nullable=True))
+            parts = [encrypt_array(c, self.key) for c in chunks]
+            arrays += [pa.chunked_array([p[0] for p in parts], pa.binary()),
+                       pa.chunked_array([p[1] for p in parts], pa.binary()),
+                       pa.chunked_array([p[2] for p in parts], pa.int64()),
+                       pa.chunked_array([token_array(c, self.token_key) for c in chunks], pa.binary())]
+            fields += [pa.field(f.name, pa.binary()), pa.field(nonce_column(f.name), pa.binary()),
+                       pa.field(start_column(f.name), pa.int64()), pa.field(token_column(f.name), pa.binary())]
         info = EncryptionInfo(self.key_purpose, self.key_version, self.token_version, present)
         metadata = {**(table.schema.metadata or {}), META_KEY: info.to_json()}
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
