@@ -71,6 +71,8 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     from huiju.catalog.protection.pages import router as protection_pages
     from huiju.ingest.api import router as ingest_router
     from huiju.ingest.pages import router as ingest_pages
+    from huiju.opendata.portal.api import router as portal_api
+    from huiju.opendata.portal.pages import router as portal_pages
     from huiju.opendata.api import router as opendata_router
     from huiju.security.api import router as security_router
     from huiju.share.api import router as share_router
@@ -82,11 +84,13 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(ingest_router, prefix="/api/v1")
     app.include_router(share_router, prefix="/api/v1")
+    app.include_router(portal_api, prefix="/api/v1")
     app.include_router(opendata_router)
     app.include_router(pages_router)
     app.include_router(ingest_pages)
     app.include_router(share_pages)
     app.include_router(protection_pages)
     app.include_router(catalog_pages)
+    app.include_router(portal_pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

@@ -180,6 +180,7 @@ def _register_contexts() -> None:
     from huiju.ingest.authority.cli import register as register_authority
     from huiju.ingest.cli import register as register_ingest
     from huiju.opendata.cli import register as register_opendata
+    from huiju.opendata.portal.cli import register as register_portal
     from huiju.security.cli import register as register_security
     from huiju.share.cli import register as register_share
 
@@ -194,6 +195,7 @@ def _register_contexts() -> None:
     register_authority(app, storage_for, console)
     register_share(app, storage_for, console)
     register_opendata(app, storage_for, console)
+    register_portal(app, storage_for, console)
 
 
 _register_contexts()

@@ -78,6 +78,22 @@ class Settings(BaseSettings):
                                     description="datastore_search counts matching rows exactly up to this number.")
     opendata_sql_timeout_seconds: float = Field(default=5.0, gt=0,
                                                 description="Time limit of one datastore_search_sql query.")
+    opendata_review_days: int = Field(default=10, ge=1, description="Working days the providing department has to "
+                                      "decide an application for conditional data (上海市公共数据开放暂行办法).")
+    opendata_conditional_level: str = Field(default="real_name", description="Real-name level needed to apply for "
+                                            "conditional data: phone or real_name.")
+    opendata_grant_months: int = Field(default=12, ge=1, description="Longest lifetime of conditional-data access, "
+                                       "in months.")
+    opendata_agreement_version: str = Field(default="2026-1", description="Version of the 数据利用协议 text applicants "
+                                            "accept.")
+    oidc_issuer: str = Field(default="", description="Issuer URL of the unified identity provider (统一身份认证); "
+                             "empty = that login is off.")
+    oidc_client_id: str = Field(default="", description="This portal's client id at the identity provider.")
+    oidc_client_secret: str = Field(default="", repr=False, description="This portal's client secret there.")
+    oidc_realname_level: str = Field(default="real_name", description="Real-name level given to accounts that log "
+                                     "in through the identity provider (it verifies identities itself).")
+    realname_url: str = Field(default="", description="HTTP endpoint of the real-name verification service; "
+                              "empty = verification is off.")
     master_key: str = Field(
         default="", repr=False,
         description="Master key wrapping every data and signing key: 64 hex digits (32 bytes); "
@@ -105,6 +121,13 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @field_validator("opendata_conditional_level", "oidc_realname_level")
+    @classmethod
+    def _known_level(cls, v: str) -> str:
+        if v not in ("unverified", "phone", "real_name"):
+            raise ValueError("real-name levels are unverified, phone or real_name")
         return v
 
     @field_validator("master_key")

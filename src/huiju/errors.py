@@ -51,3 +51,14 @@ class Forbidden(HuijuError):
 class TooLarge(HuijuError):
     status = 413
     code = "too_large"
+
+
+class RateLimited(HuijuError):
+    """Too many calls; ``retry_after`` seconds until the next one is allowed."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, /, retry_after: int = 1, **params: object) -> None:
+        super().__init__(message, **params)
+        self.retry_after = retry_after

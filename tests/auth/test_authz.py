@@ -21,6 +21,7 @@ from huiju.errors import Forbidden, Unauthenticated
 from huiju.catalog import permissions as C
 from huiju.ingest import permissions as I
 from huiju.opendata import permissions as O
+from huiju.opendata.portal import permissions as PO
 from huiju.security import permissions as S
 from huiju.share import permissions as SH
 
@@ -123,6 +124,21 @@ MATRIX = [
     (O.OPEN_REVIEW, None, None, {"op"}),
     (O.OPEN_MANAGE, GA, None, {"op", "ga_steward"}),
     (O.OPEN_MANAGE, RS, None, {"op"}),
+    (PO.ACCOUNT_MANAGE, None, 7, {"op", "ga_steward", "ga_user", "public"}),
+    (PO.ACCOUNT_MANAGE, None, 99, {"op"}),
+    (PO.KEY_MANAGE, None, 7, {"op", "ga_steward", "ga_user", "public"}),
+    (PO.KEY_MANAGE, None, 99, {"op"}),
+    (PO.APPLICATION_SUBMIT, None, 7, {"op", "ga_steward", "ga_user", "public"}),
+    (PO.APPLICATION_SUBMIT, None, 99, {"op"}),
+    (PO.APPLICATION_REVIEW, GA, None, {"op", "ga_steward"}),
+    (PO.APPLICATION_REVIEW, RS, None, {"op"}),
+    (PO.FEEDBACK_SUBMIT, None, None, {"op", "ga_steward", "ga_user", "public"}),
+    (PO.FEEDBACK_REPLY, GA, None, {"op", "ga_steward"}),
+    (PO.FEEDBACK_REPLY, RS, None, {"op"}),
+    (PO.FEEDBACK_REPLY, None, None, {"op"}),
+    (PO.MODERATE, None, None, {"op"}),
+    (PO.CONDITIONAL_READ, None, 7, {"op", "ga_steward", "ga_user", "public"}),
+    (PO.CONDITIONAL_READ, None, 99, {"op"}),
 ]
 ACTORS = {"op": OP, "ga_steward": GA_STEWARD, "ga_user": GA_USER, "public": PUBLIC, "anon": ANON}
 

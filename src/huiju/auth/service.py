@@ -114,6 +114,33 @@ def create_user(uow: UnitOfWork, actor: Actor, *, username: str, display_name: s
     return user
 
 
+@public
+def register(uow: UnitOfWork, *, username: str, display_name: str, password: str) -> User:
+    """Self-registration of a member of the public (公众用户): anyone may open a public account."""
+    username = username.strip()
+    if not _USERNAME.match(username):
+        raise Invalid("Username must be 2-64 letters, digits or . _ @ -")
+    if uow.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict("Username %(name)s is taken", name=username)
+    user = User(username=username, display_name=display_name.strip() or username,
+                password_hash=hash_password(password))
+    uow.add(user)
+    uow.session.flush()
+    uow.add(Membership(user_id=user.id, role=Role.PUBLIC.value, department_id=None))
+    uow.session.flush()
+    actor = actor_for_user(user)
+    uow.emit(actor, UserCreated(user_id=user.id, username=username))
+    uow.emit(actor, RoleGranted(user_id=user.id, role=Role.PUBLIC.value, department_id=None))
+    uow.commit()
+    return user
+
+
+@public
+def username_taken(uow: UnitOfWork, username: str) -> bool:
+    """Whether a username is in use (registration forms and generated names need to know)."""
+    return uow.session.scalar(select(User.id).where(User.username == username.strip())) is not None
+
+
 def grant_role(uow: UnitOfWork, actor: Actor, *, user_id: int, role: Role,
                department_code: str | None = None) -> Membership:
     role = Role(role)
@@ -170,6 +197,19 @@ def login(uow: UnitOfWork, *, username: str, password: str) -> Login:
         uow.emit(Actor.anonymous(), LoginFailed(username=username[:64]))
         uow.commit()
         raise Unauthenticated("Wrong username or password")
+    return _open_session(uow, user)
+
+
+@public
+def login_verified(uow: UnitOfWork, *, user_id: int) -> Login:
+    """Open a web session for a person another trusted system has authenticated (OpenID Connect)."""
+    user = uow.get(User, user_id)
+    if not user.is_active:
+        raise Unauthenticated("This account is disabled")
+    return _open_session(uow, user)
+
+
+def _open_session(uow: UnitOfWork, user: User) -> Login:
     secret = secrets.token_urlsafe(32)
     now = utcnow()
     expires = now + timedelta(hours=uow.settings.session_hours)

@@ -47,9 +47,12 @@ def _page(request: Request, status: int, message: str) -> Response:
 def install(app: FastAPI) -> None:
     @app.exception_handler(HuijuError)
     async def _huiju(request: Request, exc: HuijuError) -> Response:
-        if wants_json(request):
-            return envelope(exc.status, exc.code, exc.localized())
-        return _page(request, exc.status, exc.localized())
+        response = (envelope(exc.status, exc.code, exc.localized()) if wants_json(request)
+                    else _page(request, exc.status, exc.localized()))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -7,6 +7,7 @@ import huiju.catalog.models  # noqa: F401
 import huiju.opendata.models  # noqa: F401
 import huiju.ingest.authority.models  # noqa: F401
 import huiju.ingest.models  # noqa: F401
+import huiju.opendata.portal_models  # noqa: F401
 import huiju.security.models  # noqa: F401
 import huiju.share.models  # noqa: F401
 import huiju.storage.lake.models  # noqa: F401

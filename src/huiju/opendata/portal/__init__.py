@@ -1,0 +1,1 @@
+"""The public portal: accounts, keys and rate limits, conditional open, interaction and statistics."""

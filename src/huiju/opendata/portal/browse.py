@@ -1,0 +1,147 @@
+"""Public reading for the portal: search over published open datasets, a dataset's page, preview rows.
+
+Everything shown comes from published catalog entries and open versions; rows come through
+``catalog/access.py:read_rows`` (audited, under the open version's read scope), never from files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from huiju.auth.roles import Actor
+from huiju.catalog import search
+from huiju.catalog import service as catalog_service
+from huiju.catalog.access import Condition, ReadScope, read_rows
+from huiju.catalog.models import CatalogEntry
+from huiju.errors import Invalid
+from huiju.opendata import service as open_service
+from huiju.opendata.models import OpenDataset, OpenStatus, OpenVersion
+from huiju.storage.lake import LakeVersion
+from huiju.storage.uow import UnitOfWork
+
+PORTAL = Actor.system("portal")  # reads published entries and open versions on the public's behalf
+PORTAL_FACETS = ("theme", "department", "open_class", "format_kind", "update_cycle")
+PREVIEW_ROWS = 50
+COORDINATES = (("经度", "纬度"), ("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"))
+
+
+def published_entries_clause() -> Any:
+    """Catalog entries whose open dataset is published: the portal's whole world."""
+    opened = select(OpenDataset.entry_id).where(OpenDataset.status == OpenStatus.PUBLISHED)
+    return CatalogEntry.id.in_(opened)
+
+
+@dataclass
+class OpenSearch:
+    page: search.SearchPage
+    datasets: dict[int, OpenDataset]  # by entry id
+    versions: dict[int, OpenVersion]  # by open dataset id
+
+
+def search_open(uow: UnitOfWork, *, q: str = "", filters: dict[str, str] | None = None, sort: str = "relevance",
+                page: int = 1, per_page: int = 20) -> OpenSearch:
+    """Chinese full-text search with the portal's facets (领域/主题, 部门, 开放类型, 格式, 更新频率)."""
+    filters = {k: v for k, v in (filters or {}).items() if k in PORTAL_FACETS and v}
+    result = search.search(uow.session, published_entries_clause(), q=q, filters=filters, sort=sort, page=page,
+                           per_page=per_page)
+    result.facets = {k: v for k, v in result.facets.items() if k in PORTAL_FACETS}
+    ids = [e.id for e in result.entries]
+    datasets = {d.entry_id: d for d in uow.session.scalars(
+        select(OpenDataset).where(OpenDataset.entry_id.in_(ids), OpenDataset.status == OpenStatus.PUBLISHED))}
+    versions = open_service.current_open_versions(uow, [d.id for d in datasets.values()])
+    return OpenSearch(result, datasets, versions)
+
+
+@dataclass
+class DatasetView:
+    dataset: OpenDataset
+    entry: CatalogEntry
+    version: OpenVersion | None
+    department_name: str
+    coordinates: tuple[str, str] | None
+    numeric: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+
+def dataset_view(uow: UnitOfWork, name: str) -> DatasetView:
+    od = open_service.published_dataset(uow, name)
+    entry = catalog_service.get_entry(uow, PORTAL, od.entry_id)
+    version = open_service.current_open_versions(uow, [od.id]).get(od.id)
+    fields = [f["id"] for f in version.fields if not f["id"].startswith("_")] if version else []
+    types = {f["id"]: f.get("type", "text") for f in version.fields} if version else {}
+    numeric = [f for f in fields if types[f] in ("int", "int4", "int8", "numeric", "float8", "float", "integer")]
+    text = [f for f in fields if f not in numeric]
+    lowered = {f.lower(): f for f in fields}
+    coords = next(((lowered[x], lowered[y]) for x, y in COORDINATES if x in lowered and y in lowered), None)
+    return DatasetView(od, entry, version, entry.provider_name, coords, numeric, text)
+
+
+@dataclass
+class Preview:
+    fields: list[str]
+    rows: list[dict[str, Any]]
+    sort: str | None
+    filters: dict[str, str]
+    limit: int
+
+
+def _lake_number(uow: UnitOfWork, version: OpenVersion) -> int:
+    return uow.get(LakeVersion, version.lake_version_id).number
+
+
+def preview_rows(uow: UnitOfWork, view: DatasetView, *, filters: dict[str, str], sort: str | None,
+                 limit: int = PREVIEW_ROWS, purpose: str = "开放数据预览") -> Preview:
+    """The first rows matching equality filters, in ascending order of ``sort``; read through read_rows."""
+    if view.version is None:
+        return Preview([], [], None, {}, limit)
+    known = [f["id"] for f in view.version.fields if not f["id"].startswith("_")]
+    filters = {k: v for k, v in filters.items() if v != ""}
+    for name in [*filters, *([sort] if sort else [])]:
+        if name not in known:
+            raise Invalid("Column %(column)s is not in the open version", column=name)
+    conditions = [Condition(k, "=", _typed(view, k, v)) for k, v in filters.items()]
+    result = read_rows(uow, PORTAL, view.dataset.open_key, purpose=purpose, fields=known, filters=conditions,
+                       scope=ReadScope(grant_id=f"open:{view.dataset.uid}"), order_by=[sort] if sort else None,
+                       limit=max(1, min(limit, 1000)), version=_lake_number(uow, view.version))
+    return Preview(known, result.table.to_pylist(), sort, filters, limit)
+
+
+def _typed(view: DatasetView, name: str, value: str) -> Any:
+    """Filter values arrive as text; numeric columns compare as numbers."""
+    if name in view.numeric:
+        try:
+            return int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            raise Invalid("%(value)s is not a number (column %(column)s)", value=value, column=name) from None
+    return value
+
+
+@dataclass
+class HomeCounts:
+    datasets: int
+    departments: int
+    rows: int
+
+
+def home_counts(uow: UnitOfWork) -> HomeCounts:
+    published = select(OpenDataset.id).where(OpenDataset.status == OpenStatus.PUBLISHED)
+    datasets = uow.session.scalar(select(func.count()).select_from(published.subquery())) or 0
+    departments = uow.session.scalar(select(func.count(func.distinct(OpenDataset.department_id))).where(
+        OpenDataset.status == OpenStatus.PUBLISHED)) or 0
+    versions = open_service.current_open_versions(uow, list(uow.session.scalars(published)))
+    return HomeCounts(datasets, departments, sum(v.row_count for v in versions.values()))
+
+
+def recent_datasets(uow: UnitOfWork, limit: int = 6) -> list[OpenDataset]:
+    return list(uow.session.scalars(select(OpenDataset).where(OpenDataset.status == OpenStatus.PUBLISHED)
+                                    .order_by(OpenDataset.published_at.desc(), OpenDataset.id.desc()).limit(limit)))
+
+
+def open_plan(uow: UnitOfWork) -> list[CatalogEntry]:
+    """Published catalog entries whose open class allows opening but that are not open yet (年度开放计划)."""
+    where = and_(CatalogEntry.state == "published", CatalogEntry.open_class.in_(("unconditional", "conditional")),
+                 ~published_entries_clause())
+    return search.search(uow.session, where, sort="name", per_page=100, with_facets=False).entries
