@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from huiju.auth.models import Department
 from huiju.errors import Conflict, Forbidden, Invalid
 from huiju.security.models import AuditEntry
 from huiju.share import service
@@ -173,3 +174,17 @@ def test_the_job_runner_escalates_overdue_requests(storage, people, shared):
     with storage.uow() as uow:
         kinds = [e.kind for e in uow.session.scalars(select(RequestLog).where(RequestLog.request_id == req.id))]
         assert kinds == ["step", "overdue"]
+
+
+def test_grants_are_drawn_in_the_entry_lineage_for_the_provider_only(storage, people, shared):
+    from huiju.catalog import service as catalog_service
+
+    req = ask(storage, people["rs_user"], shared.unconditional, fields=["编号", "区划"])
+    with storage.uow() as uow:
+        grant = service.grant_for_request(uow, people["rs_user"], req.id)
+        consumer = uow.session.get(Department, grant.consumer_department_id).name
+        provider_view = catalog_service.entry_lineage(uow, people["ga_steward"], shared.unconditional)
+        shown = [(n.label, n.detail) for n in provider_view.nodes.values() if n.column == "egress"]
+        assert any(consumer in label and f"{grant.id}" in detail and "编号" in detail for label, detail in shown)
+        outsider_view = catalog_service.entry_lineage(uow, people["rs_steward"], shared.unconditional)
+        assert not any(consumer in n.label for n in outsider_view.nodes.values() if n.column == "egress")

@@ -7,7 +7,7 @@ and laid out in columns for a server-rendered SVG on the entry page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,16 @@ class LineageGraph:
             a, b = self.nodes.get(e.source), self.nodes.get(e.target)
             if a is not None and b is not None:
                 yield e, a.x + NODE_W, a.y + NODE_H // 2, b.x, b.y + NODE_H // 2
+
+
+EgressContributor = Callable[[Any, Any, int], list[tuple[str, str]]]
+EGRESS_CONTRIBUTORS: list[EgressContributor] = []
+
+
+def contribute_egress(fn: EgressContributor) -> EgressContributor:
+    """Register a context above the catalog (share, open data) that names where an entry's data went."""
+    EGRESS_CONTRIBUTORS.append(fn)
+    return fn
 
 
 def build(mounted: list[tuple[Any, list[Any]]], lineages: dict[int, Any], derived: list[tuple[Any, Any, Any]],

@@ -720,4 +720,6 @@ def entry_lineage(uow: UnitOfWork, actor: Actor, entry_id: int) -> lineage.Linea
         .where(Lineage.kind == "derived").order_by(Lineage.id.desc()).limit(500)).all()
     egress = [(vocab.label(vocab.SHARE_TYPES, entry.share_type), entry.share_condition or ""),
               (vocab.open_label(uow.settings.catalog_open_labels, entry.open_class), entry.open_condition or "")]
+    for contributor in lineage.EGRESS_CONTRIBUTORS:  # grants and other deliveries, from the contexts above
+        egress += contributor(uow, actor, entry.id)
     return lineage.build(mounted, {row.version_id: row for row in rows}, [tuple(r) for r in derived], egress)

@@ -16,6 +16,7 @@ from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, public, require, visible
 from huiju.auth.models import Department
 from huiju.auth.roles import Actor
+from huiju.catalog import lineage as catalog_lineage
 from huiju.catalog import service as catalog_service
 from huiju.catalog.access import FieldMask, ReadScope, read_rows, stream_rows
 from huiju.catalog.permissions import DATA_READ_GRANTED
@@ -924,3 +925,27 @@ def push_subscriptions(uow: UnitOfWork, actor: Actor, now: datetime | None = Non
         uow.commit()
         report.delivered.append(push.id)
     return report
+
+
+GRANT_STATES = {"active": N_("active"), "suspended": N_("suspended"), "revoked": N_("revoked"),
+                "expired": N_("expired"), "exhausted": N_("quota used up")}
+
+
+@catalog_lineage.contribute_egress
+def entry_grants_lineage(uow: UnitOfWork, actor: Actor, entry_id: int) -> list[tuple[str, str]]:
+    """The grants on an entry, for its lineage drawing: shown to whoever may see the provider's grants."""
+    grants = list(uow.session.scalars(select(Grant).where(Grant.entry_id == entry_id).order_by(Grant.id)))
+    if not grants:
+        return []
+    try:
+        require(actor, P.GRANT_VIEW, department_id=grants[0].provider_department_id)
+    except Forbidden:  # the entry is visible, its grants are the provider's business: draw none
+        return []
+    names = dict(uow.session.execute(select(Department.id, Department.name).where(
+        Department.id.in_({g.consumer_department_id for g in grants}))).all())
+    now = utcnow()
+    return [(gettext("Shared with %(dept)s") % {"dept": names.get(g.consumer_department_id, "?")},
+             gettext("Grant %(id)s: %(fields)s (%(state)s)") % {"id": g.id, "fields": "、".join(g.fields[:4]),
+                                                                 "state": gettext(GRANT_STATES[g.status(now)])})
+            for g in grants[:8]]
+
