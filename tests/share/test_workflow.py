@@ -9,7 +9,7 @@ import pytest
 from huiju.config import Settings
 from huiju.errors import Conflict, Invalid
 from huiju.share import workflow as W
-from huiju.share.workdays import CHINA, WorkCalendar
+from huiju.workdays import CHINA, WorkCalendar
 from huiju.share.workflow import Party, State, Step
 
 CAL = WorkCalendar()

@@ -52,7 +52,7 @@ from huiju.share.models import (
     ShareRequest,
     Subscription,
 )
-from huiju.share.workdays import WorkCalendar
+from huiju.workdays import WorkCalendar
 from huiju.share.workflow import Party, State, Step
 from huiju.storage.db import utcnow
 from huiju.storage.uow import UnitOfWork

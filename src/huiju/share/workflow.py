@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from huiju.errors import Conflict, Invalid
 from huiju.i18n import N_
-from huiju.share.workdays import CHINA, WorkCalendar
+from huiju.workdays import CHINA, WorkCalendar
 
 
 class State(StrEnum):

@@ -11,12 +11,16 @@ from sqlalchemy import select
 from huiju.auth import service as auth_service
 from huiju.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from huiju.opendata.portal import service
-from huiju.opendata.portal.deadlines import review_due
 from huiju.opendata.portal_models import OpenApplication
 from huiju.security import audit  # noqa: F401  (the audit chain subscribes to events)
 from huiju.security.models import AuditEntry
 from tests.opendata.portal.support import published_entry
+from huiju.workdays import WorkCalendar
 from tests.support import PASSWORD
+
+
+def review_due(settings, received, days):
+    return WorkCalendar.from_settings(settings).due_day(received, days)
 
 COMMITMENTS = ["仅用于交通出行研究，不用于商业营销", "数据存储于境内并采取访问控制"]
 

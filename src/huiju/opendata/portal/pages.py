@@ -19,7 +19,7 @@ from huiju.opendata import service as open_service
 from huiju.opendata.portal import browse, exports, service
 from huiju.opendata.portal import permissions as P
 from huiju.opendata.portal.api import RateLimitDep, RealNameDep, oidc_provider
-from huiju.opendata.portal.deadlines import CHINA
+from huiju.workdays import CHINA
 from huiju.opendata.portal.entries import EntryRef
 from huiju.opendata.portal_models import APPLICATION_LABELS, FEEDBACK_LABELS, MODERATION_LABELS, REALNAME_LABELS
 from huiju.web.deps import SESSION_COOKIE, ActorDep, CsrfDep, UowDep

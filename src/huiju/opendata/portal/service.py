@@ -22,7 +22,6 @@ from huiju.ingest.validators import check_citizen_id, check_mobile
 from huiju.opendata.portal import events as E
 from huiju.opendata.portal import permissions as P
 from huiju.opendata.portal.agreement import agreement_text
-from huiju.opendata.portal.deadlines import review_due
 from huiju.opendata.portal.entries import EntryRef, entry_for_resource, entry_ref
 from huiju.opendata.portal.oidc import OidcProvider
 from huiju.opendata.portal.realname import RealNameProvider
@@ -44,6 +43,7 @@ from huiju.opendata.portal_models import (
 from huiju.security.crypto import sm3_hex
 from huiju.storage.db import utcnow
 from huiju.storage.uow import UnitOfWork
+from huiju.workdays import WorkCalendar
 
 KEY_SCOPES = [P.CONDITIONAL_READ.name]  # a key reads open data (and granted conditional data), nothing else
 OIDC_LOGIN_MINUTES = 10
@@ -316,7 +316,8 @@ def submit_application(uow: UnitOfWork, actor: Actor, *, entry_id: int, purpose:
                           department_id=entry.department_id, purpose=_text(purpose, N_("Purpose")),
                           scenario=_text(scenario, N_("Scenario")), commitments=commitments, months=months,
                           status="submitted", submitted_at=now,
-                          due_on=review_due(uow.settings, now, uow.settings.opendata_review_days))
+                          due_on=WorkCalendar.from_settings(uow.settings).due_day(
+                              now, uow.settings.opendata_review_days))
     uow.add(app)
     uow.session.flush()
     uow.emit(actor, E.ApplicationSubmitted(application_id=app.id, entry_id=entry.id,

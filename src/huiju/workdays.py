@@ -4,7 +4,8 @@ The State Council publishes each year's holiday schedule in the autumn before; t
 package carries those schedules (2004 to 2026 in the pinned version). For a year it does not know, the
 platform either falls back to plain weekends (the default, so an SLA never stops running) or refuses, by
 setting; dates a bureau enters itself (``share_extra_holidays`` / ``share_extra_workdays``) always win, so
-next year's schedule can be entered the day it is published.
+next year's schedule can be entered the day it is published. Share reply deadlines and the open portal's
+review due dates both count with it.
 """
 
 from __future__ import annotations
@@ -73,10 +74,13 @@ class WorkCalendar:
             return -self.workdays_between(end, start)
         return sum(1 for n in range(1, (end - start).days + 1) if self.is_workday(start + timedelta(days=n)))
 
+    def due_day(self, received: datetime, days: int) -> date:
+        """The ``days``-th working day after the day ``received`` falls on in China."""
+        return self.add_workdays(received.astimezone(CHINA).date(), days)
+
     def deadline(self, received: datetime, days: int) -> datetime:
         """End of the ``days``-th working day after the day ``received`` falls on in China (an aware UTC time)."""
-        local = received.astimezone(CHINA).date()
-        last = self.add_workdays(local, days)
+        last = self.due_day(received, days)
         return datetime.combine(last + timedelta(days=1), time(0), CHINA).astimezone(timezone.utc)
 
     def workdays_left(self, now: datetime, deadline: datetime) -> int:
