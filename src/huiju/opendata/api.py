@@ -20,6 +20,7 @@ from huiju.auth.roles import Actor
 from huiju.errors import HuijuError
 from huiju.i18n import gettext
 from huiju.opendata import ckan, service
+from huiju.opendata.portal import service as portal_service
 from huiju.opendata.ratelimit import RateLimiter
 from huiju.storage.uow import Storage
 from huiju.web.deps import ActorDep, UowDep
@@ -171,13 +172,18 @@ def api_version() -> JSONResponse:
 
 @router.get("/datastore/dump/{resource_id}", tags=["opendata"])
 def dump(resource_id: str, request: Request, format: str = "csv") -> Response:  # noqa: A002  (CKAN's name)
-    """A whole open version as CSV (UTF-8 with BOM, so Excel shows Chinese), TSV or JSON Lines, streamed."""
+    """A whole open version as CSV (UTF-8 with BOM, so Excel shows Chinese), TSV or JSON Lines, streamed.
+    Conditional data only for the API key (``Authorization`` header) of a user whose agreement for it is active."""
     if format not in ("csv", "tsv", "jsonl"):
         return JSONResponse({"error": gettext("format must be csv, tsv or jsonl")}, status_code=400)
     storage: Storage = request.app.state.storage
     uow = storage.uow()
+    key = _api_key(request)
     try:
-        resource = service.served_resource(uow, resource_id)
+        actor = auth_service.actor_for_token(uow, key) if key is not None else Actor.anonymous()
+        resource = service.served_resource(uow, resource_id, actor=actor)
+        if resource.open_class != "unconditional":
+            portal_service.record_api_call(uow, resource.uid, "download")
         stream = service.open_rows(uow, resource, purpose=f"download {resource_id}")
     except HuijuError as e:
         uow.__exit__(None, None, None)
@@ -208,7 +214,7 @@ def dump(resource_id: str, request: Request, format: str = "csv") -> Response:  
              "jsonl": "application/x-ndjson"}[format]
     return StreamingResponse(body(), media_type=media, headers={
         "Content-Disposition": f'attachment; filename="{resource_id}.{format}"',
-        "Cache-Control": "public, max-age=300"})
+        "Cache-Control": "public, max-age=300" if key is None else "private, no-store"})
 
 
 @router.get("/sitemap.xml", include_in_schema=False)

@@ -32,6 +32,7 @@ from huiju.errors import Forbidden, HuijuError, Invalid, NotFound, Unauthenticat
 from huiju.i18n import gettext
 from huiju.catalog import serving
 from huiju.opendata import service, solr
+from huiju.opendata.portal import service as portal_service
 from huiju.opendata.models import OpenDataset, OpenVersion
 from huiju.storage.uow import UnitOfWork
 
@@ -432,10 +433,17 @@ def resource_show(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _served(ctx: Ctx, resource_id: str) -> service.ServedResource:
+    """The resource for this caller: conditional ones only under the caller's active agreement."""
     try:
-        return service.served_resource(ctx.uow, resource_id)
+        return service.served_resource(ctx.uow, resource_id, actor=ctx.actor)
     except NotFound:
         raise not_found("Not found: Resource was not found.") from None
+
+
+def _count_conditional(ctx: Ctx, served: service.ServedResource) -> None:
+    """A read of conditional data is counted for the dataset (usage statistics and the department's review)."""
+    if served.open_class != "unconditional":
+        portal_service.record_api_call(ctx.uow, served.uid)
 
 
 def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
@@ -467,6 +475,7 @@ def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     page = serving.search(served.path, query, limit=limit, offset=offset,
                           total=served.row_count if not query.where else None, count=include_total,
                           count_cap=ctx.settings.opendata_count_cap)
+    _count_conditional(ctx, served)
     types = {"_id": "int", **{f["id"]: f["type"] for f in served.fields}}
     out: dict[str, Any] = {"include_next_page": True, "include_total": include_total, "limit": limit,
                            "records_format": fmt, "resource_id": served.uid,
@@ -538,7 +547,7 @@ def datastore_search_sql(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     served = {}
     for name in tables:
         try:
-            served[name] = service.served_resource(ctx.uow, name)
+            served[name] = service.served_resource(ctx.uow, name, actor=ctx.actor)
         except NotFound:
             raise CkanError(403, {"__type": "Authorization Error",
                                   "message": f"Access denied: {name} is not an open table"}) from None
@@ -569,6 +578,8 @@ def datastore_search_sql(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
         for stream in streams:
             stream.close()
         conn.close()
+    for resource in served.values():
+        _count_conditional(ctx, resource)
     truncated = len(records) > rows_max
     records = records[:rows_max]
     out: dict[str, Any] = {"sql": sql, "fields": [{"id": c, "type": _py_type(records, i)}

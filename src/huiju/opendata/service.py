@@ -34,6 +34,7 @@ from huiju.opendata import dcat as open_dcat
 from huiju.opendata import policy as open_policy
 from huiju.opendata.events import OpenApproved, OpenProposed, OpenRejected, OpenVersionPublished, OpenWithdrawn
 from huiju.opendata.models import OpenClass, OpenDataset, OpenStatus, OpenVersion
+from huiju.opendata.portal import service as portal_service
 from huiju.opendata.permissions import OPEN_MANAGE, OPEN_PROPOSE, OPEN_REVIEW
 from huiju.storage.lake import LakeVersion
 from huiju.storage.uow import UnitOfWork
@@ -408,6 +409,7 @@ class ServedResource:
     open_key: str
     number: int
     open_class: str
+    entry_id: int
 
 
 _CACHE_SECONDS = 5.0
@@ -421,33 +423,36 @@ def forget_cached_resources() -> None:
 
 
 @public
-def served_resource(uow: UnitOfWork, resource_id: str) -> ServedResource:
-    """The open version behind a CKAN resource id, only while its dataset is published."""
+def served_resource(uow: UnitOfWork, resource_id: str, *, actor: Actor | None = None) -> ServedResource:
+    """The open version behind a CKAN resource id, only while its dataset is published.
+
+    有条件开放 rows are not public: their metadata is listed, their rows are served only to an ``actor`` (a
+    logged-in user or the holder of one of that user's API keys) whose data use agreement for the dataset is
+    active (approved, accepted, not expired, not revoked: ``portal.service.active_grant``).
+    """
     now = time.monotonic()
     hit = _cache.get(resource_id)
     if hit is not None and hit[0] > now:
-        return _unconditional(hit[1])
-    row = uow.session.execute(select(OpenVersion, OpenDataset).join(
-        OpenDataset, OpenDataset.id == OpenVersion.open_dataset_id).where(
-        OpenVersion.uid == resource_id, OpenDataset.status == OpenStatus.PUBLISHED)).first()
-    if row is None:
-        raise NotFound("Resource %(id)s not found", id=resource_id)
-    ov, od = row
-    if ov.serving_path is None:
-        raise NotFound("Resource %(id)s not found", id=resource_id)
-    path = serving.served_file(uow.lake, ov.serving_path)
-    served = ServedResource(ov.uid, od.id, od.uid, path, list(ov.fields), ov.row_count, od.open_key, ov.number,
-                            od.open_class)
-    with _cache_lock:
-        _cache[resource_id] = (now + _CACHE_SECONDS, served)
-    return _unconditional(served)
-
-
-def _unconditional(served: ServedResource) -> ServedResource:
-    """有条件开放 rows are not public: their metadata is listed, their rows need an approved application."""
+        served = hit[1]
+    else:
+        row = uow.session.execute(select(OpenVersion, OpenDataset).join(
+            OpenDataset, OpenDataset.id == OpenVersion.open_dataset_id).where(
+            OpenVersion.uid == resource_id, OpenDataset.status == OpenStatus.PUBLISHED)).first()
+        if row is None:
+            raise NotFound("Resource %(id)s not found", id=resource_id)
+        ov, od = row
+        if ov.serving_path is None:
+            raise NotFound("Resource %(id)s not found", id=resource_id)
+        path = serving.served_file(uow.lake, ov.serving_path)
+        served = ServedResource(ov.uid, od.id, od.uid, path, list(ov.fields), ov.row_count, od.open_key, ov.number,
+                                od.open_class, od.entry_id)
+        with _cache_lock:
+            _cache[resource_id] = (now + _CACHE_SECONDS, served)
     if served.open_class != OpenClass.UNCONDITIONAL:
-        raise Forbidden("Conditionally open data is read with the key of an approved application; apply on the "
-                        "portal")
+        if actor is None or not actor.is_authenticated:
+            raise Forbidden("Conditionally open data is read with the key of an approved application; apply on "
+                            "the portal")
+        portal_service.active_grant(uow, actor, served.entry_id)
     return served
 
 

@@ -230,7 +230,7 @@ def download(request: Request, uow: UowDep, actor: ActorDep, name: str, fmt: str
     cache = "private, no-store" if conditional else "public, max-age=3600"
     if not conditional and request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache})
-    resource = open_service.served_resource(uow, view.version.uid)
+    resource = open_service.served_resource(uow, view.version.uid, actor=actor)
     stream = open_service.open_rows(uow, resource, purpose=f"开放数据下载 ({fmt})")
     fields = [f for f in stream.fields if not f.startswith("_")]
     _record(uow, view, "download")

@@ -669,9 +669,10 @@ def record_usage(uow: UnitOfWork, entry: EntryRef, kind: str) -> None:
 
 
 @public
-def record_api_call(uow: UnitOfWork, resource_id: str) -> None:
-    """Count one API call that served rows of an open version (the CKAN API calls this per datastore read)."""
-    record_usage(uow, entry_for_resource(uow, resource_id), "api")
+def record_api_call(uow: UnitOfWork, resource_id: str, kind: str = "api") -> None:
+    """Count one API call (or, with ``kind="download"``, one API download) that served rows of an open version;
+    the CKAN API counts every read of conditional data this way, under the dataset's entry."""
+    record_usage(uow, entry_for_resource(uow, resource_id), kind)
 
 
 @dataclass(frozen=True)
