@@ -120,3 +120,18 @@ def test_segmentation_is_lazy_and_shared():
     words = search.segment(["城市公共交通线路信息"]).split()
     assert {"交通", "公共交通", "城市"} <= set(words)
     assert search.fts5_query(["医疗保险"]) == '("医疗保险"* OR ("医疗" AND "疗保" AND "保险"))'
+
+
+def test_search_within_and_excluding_entries_another_context_selects(storage, people, catalog, backend):
+    """The open portal narrows catalog searches to its own entries by id, without touching catalog tables."""
+    from sqlalchemy import literal, select, union_all
+
+    chosen = union_all(select(literal(catalog["道路交通事故统计"])), select(literal(catalog["气象预警信息"])))
+    user = people["citizen"]
+    inside = find(storage, user, within=select(chosen.subquery().c[0]), sort="name")
+    assert set(names(inside)) == {"道路交通事故统计", "气象预警信息"} and inside.total == 2
+    assert names(find(storage, user, "交通", within=select(chosen.subquery().c[0]))) == ["道路交通事故统计"]
+    outside = find(storage, user, excluding=select(chosen.subquery().c[0]), with_facets=False)
+    assert outside.total == 4 and "气象预警信息" not in names(outside)
+    either = find(storage, user, filters={"update_cycle": ["quarterly", "never-used"]})  # a list: any of them
+    assert names(either) == ["医保定点医疗机构名录"]

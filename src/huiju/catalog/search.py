@@ -203,6 +203,16 @@ def _text_match(session: Session, words: list[str]) -> tuple[ColumnElement[bool]
     return vector.op("@@")(query), (None, -func.ts_rank(vector, query))
 
 
+def _matches(column: Any, name: str, value: Any) -> ColumnElement[bool]:
+    """A filter's condition: equal to the value, or one of them when it is a list."""
+    def typed(v: Any) -> Any:
+        return int(v) if name == "department" and str(v).isdigit() else v
+
+    if isinstance(value, list | tuple):
+        return column.in_([typed(v) for v in value])
+    return column == typed(value)
+
+
 def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", filters: dict[str, str] | None = None,
            sort: str = "relevance", page: int = 1, per_page: int = 20, with_facets: bool = True) -> SearchPage:
     """One page of visible entries matching ``q`` and ``filters``, sorted, with facet counts."""
@@ -220,10 +230,8 @@ def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", fi
     if words:
         text_condition, (ranked, rank) = _text_match(session, words)
         conditions.append(text_condition)
-    where = and_(*conditions, *(
-        (CatalogEntry.state if name == "state" else FACETS[name])
-        == (int(value) if name == "department" and str(value).isdigit() else value)
-        for name, value in filters.items()))
+    where = and_(*conditions, *(_matches(CatalogEntry.state if name == "state" else FACETS[name], name, value)
+                                for name, value in filters.items()))
     query: Select[Any] = select(CatalogEntry).where(where)
     if sort == "relevance" and rank is not None:
         if ranked is not None:
@@ -252,7 +260,7 @@ def search(session: Session, visibility: ColumnElement[bool], *, q: str = "", fi
         out = []
         for name, value in filters.items():
             if name != skip:
-                out.append(matched.c[name] == (int(value) if name == "department" and str(value).isdigit() else value))
+                out.append(_matches(matched.c[name], name, value))
         return out
 
     parts = [select(literal("").label("facet"), literal("").label("value"), literal("").label("label"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, require, visible
@@ -425,13 +425,23 @@ def review_queue(uow: UnitOfWork, actor: Actor) -> list[CatalogEntry]:
                                     .order_by(CatalogEntry.updated_at, CatalogEntry.id)))
 
 
-def search_entries(uow: UnitOfWork, actor: Actor, *, q: str = "", filters: dict[str, str] | None = None,
-                   sort: str = "relevance", page: int = 1, per_page: int = 20,
-                   with_facets: bool = True) -> search.SearchPage:
-    """Full-text and faceted search over the entries the actor may see (filtered inside the query)."""
+def search_entries(uow: UnitOfWork, actor: Actor, *, q: str = "", filters: dict[str, Any] | None = None,
+                   sort: str = "relevance", page: int = 1, per_page: int = 20, with_facets: bool = True,
+                   within: Select[Any] | None = None, excluding: Select[Any] | None = None) -> search.SearchPage:
+    """Full-text and faceted search over the entries the actor may see (filtered inside the query).
+
+    ``within`` / ``excluding`` narrow it to (or away from) the entries whose ids another context selects, such
+    as the open portal's published open datasets, so that context never touches the catalog's tables. A
+    filter value may be a list (any of them).
+    """
     require(actor, ENTRY_BROWSE)
-    return search.search(uow.session, entry_visibility(actor), q=q, filters=filters, sort=sort, page=page,
-                         per_page=per_page, with_facets=with_facets)
+    where = entry_visibility(actor)
+    if within is not None:
+        where = and_(where, CatalogEntry.id.in_(within))
+    if excluding is not None:
+        where = and_(where, CatalogEntry.id.not_in(excluding))
+    return search.search(uow.session, where, q=q, filters=filters, sort=sort, page=page, per_page=per_page,
+                         with_facets=with_facets)
 
 
 def count_entries(uow: UnitOfWork, actor: Actor, by: str) -> list[tuple[str, str, int]]:

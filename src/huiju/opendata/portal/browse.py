@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, func, select
 
 from huiju.auth.roles import Actor
 from huiju.catalog import search
 from huiju.catalog import service as catalog_service
 from huiju.catalog.access import Condition, ReadScope, read_rows
-from huiju.catalog.models import CatalogEntry
 from huiju.errors import Invalid
 from huiju.opendata import service as open_service
 from huiju.opendata.models import OpenDataset, OpenStatus, OpenVersion
@@ -28,10 +27,9 @@ PREVIEW_ROWS = 50
 COORDINATES = (("经度", "纬度"), ("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"))
 
 
-def published_entries_clause() -> Any:
-    """Catalog entries whose open dataset is published: the portal's whole world."""
-    opened = select(OpenDataset.entry_id).where(OpenDataset.status == OpenStatus.PUBLISHED)
-    return CatalogEntry.id.in_(opened)
+def published_entry_ids() -> Select[Any]:
+    """The catalog entries whose open dataset is published: the portal's whole world."""
+    return select(OpenDataset.entry_id).where(OpenDataset.status == OpenStatus.PUBLISHED)
 
 
 @dataclass
@@ -45,8 +43,8 @@ def search_open(uow: UnitOfWork, *, q: str = "", filters: dict[str, str] | None 
                 page: int = 1, per_page: int = 20) -> OpenSearch:
     """Chinese full-text search with the portal's facets (领域/主题, 部门, 开放类型, 格式, 更新频率)."""
     filters = {k: v for k, v in (filters or {}).items() if k in PORTAL_FACETS and v}
-    result = search.search(uow.session, published_entries_clause(), q=q, filters=filters, sort=sort, page=page,
-                           per_page=per_page)
+    result = catalog_service.search_entries(uow, PORTAL, q=q, filters=filters, sort=sort, page=page,
+                                            per_page=per_page, within=published_entry_ids())
     result.facets = {k: v for k, v in result.facets.items() if k in PORTAL_FACETS}
     ids = [e.id for e in result.entries]
     datasets = {d.entry_id: d for d in uow.session.scalars(
@@ -58,7 +56,7 @@ def search_open(uow: UnitOfWork, *, q: str = "", filters: dict[str, str] | None 
 @dataclass
 class DatasetView:
     dataset: OpenDataset
-    entry: CatalogEntry
+    entry: Any  # the catalog entry, as catalog_service.get_entry gives it
     version: OpenVersion | None
     department_name: str
     coordinates: tuple[str, str] | None
@@ -140,8 +138,8 @@ def recent_datasets(uow: UnitOfWork, limit: int = 6) -> list[OpenDataset]:
                                     .order_by(OpenDataset.published_at.desc(), OpenDataset.id.desc()).limit(limit)))
 
 
-def open_plan(uow: UnitOfWork) -> list[CatalogEntry]:
+def open_plan(uow: UnitOfWork) -> list[Any]:
     """Published catalog entries whose open class allows opening but that are not open yet (年度开放计划)."""
-    where = and_(CatalogEntry.state == "published", CatalogEntry.open_class.in_(("unconditional", "conditional")),
-                 ~published_entries_clause())
-    return search.search(uow.session, where, sort="name", per_page=100, with_facets=False).entries
+    return catalog_service.search_entries(
+        uow, PORTAL, filters={"state": "published", "open_class": ["unconditional", "conditional"]}, sort="name",
+        per_page=100, with_facets=False, excluding=published_entry_ids()).entries
