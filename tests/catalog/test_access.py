@@ -117,6 +117,18 @@ def test_keyset_pages_cover_every_row_once(storage, people, population):
     assert seen == sorted((p[1], p[3]) for p in PEOPLE)  # every row once, each page strictly after the last
 
 
+def test_descending_keyset_pages_cover_every_row_once_from_the_top(storage, people, population):
+    seen, after = [], None
+    while True:
+        page = read(storage, people["ga_user"], fields=["姓名", "住址"], order_by=["姓名", "住址"], limit=7,
+                    after=after, descending=True)
+        seen += [(r["姓名"], r["住址"]) for r in page.table.to_pylist()]
+        after = page.next_after
+        if after is None:
+            break
+    assert seen == sorted(((p[1], p[3]) for p in PEOPLE), reverse=True)
+
+
 def test_a_stream_yields_batches_and_audits_when_it_ends(storage, people, population):
     with storage.uow() as uow:
         with access.stream_rows(uow, people["ga_user"], "population", purpose="导出", batch_size=16) as rows:

@@ -275,7 +275,7 @@ def _authorise(actor: Actor, ds: Dataset, scope: ReadScope | None) -> None:
 
 def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] | None,
           filters: Sequence[Condition], scope: ReadScope | None, order_by: Sequence[str] | None,
-          after: Sequence[Any] | None, limit: int | None, version: int | None) -> _Plan:
+          after: Sequence[Any] | None, limit: int | None, version: int | None, descending: bool = False) -> _Plan:
     source = _source(uow, ds, version)
     columns = list(source.types)
     allowed_fields = [c for c in columns if scope is None or scope.fields is None or c in scope.fields]
@@ -347,7 +347,7 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
     if after is not None:
         if not order or len(after) != len(order):
             raise Invalid("`after` needs one value per order_by field")
-        where.append(_keyset(order, list(after), params))
+        where.append(_keyset(order, list(after), params, descending=descending))
 
     code = None
     if scope is not None and scope.watermark:
@@ -368,7 +368,8 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
     rows = f" FROM {_RAW}"
     if where:
         rows += " WHERE " + " AND ".join(f"({w})" for w in where)
-    order_sql = " ORDER BY " + ", ".join(quote_identifier(n) for n in order) if order else ""
+    direction = " DESC" if descending else ""
+    order_sql = " ORDER BY " + ", ".join(quote_identifier(n) + direction for n in order) if order else ""
     if limit is None:
         sql = f"SELECT {', '.join(selects)}{rows}{order_sql}"
     else:
@@ -414,15 +415,15 @@ def _condition(uow: UnitOfWork, source: _Source, cond: Condition, params: list[A
     return f"{column} {cond.op} ?"
 
 
-def _keyset(order: list[str], after: list[Any], params: list[Any]) -> str:
-    """Rows strictly after ``after`` in ``order``: (a > ?) OR (a = ? AND b > ?) …"""
+def _keyset(order: list[str], after: list[Any], params: list[Any], *, descending: bool = False) -> str:
+    """Rows strictly after ``after`` in ``order``: (a > ?) OR (a = ? AND b > ?) … (``<`` when descending)"""
     ors = []
     for i, name in enumerate(order):
         parts = []
         for prev, value in zip(order[:i], after[:i], strict=True):
             parts.append(f"{quote_identifier(prev)} = ?")
             params.append(value)
-        parts.append(f"{quote_identifier(name)} > ?")
+        parts.append(f"{quote_identifier(name)} {'<' if descending else '>'} ?")
         params.append(after[i])
         ors.append("(" + " AND ".join(parts) + ")")
     return " OR ".join(ors)
@@ -451,10 +452,11 @@ def _check_purpose(purpose: str) -> str:
 def read_rows(uow: UnitOfWork, actor: Actor, dataset_key: str, *, purpose: str, fields: Sequence[str] | None = None,
               filters: Sequence[Condition] = (), scope: ReadScope | None = None,
               order_by: Sequence[str] | None = None, after: Sequence[Any] | None = None, limit: int | None = None,
-              version: int | None = None, commit: bool = True) -> ReadResult:
+              version: int | None = None, commit: bool = True, descending: bool = False) -> ReadResult:
     """Read rows of a dataset for ``actor``: authorised, filtered, masked, decrypted as allowed, audited.
 
     Keyset pagination: give ``order_by`` and ``limit``; pass the result's ``next_after`` as ``after``.
+    ``descending`` orders by every ``order_by`` field from the largest value down.
     One ``DataRead`` audit event per call; ``commit=False`` leaves the commit to the caller's use case.
     """
     ds = _dataset(uow, dataset_key)
@@ -462,7 +464,7 @@ def read_rows(uow: UnitOfWork, actor: Actor, dataset_key: str, *, purpose: str, 
     purpose = _check_purpose(purpose)
     filters = list(filters)
     plan = _plan(uow, actor, ds, fields=fields, filters=filters, scope=scope, order_by=order_by, after=after,
-                 limit=limit, version=version)
+                 limit=limit, version=version, descending=descending)
     table = uow.storage.lake_engine.query(plan.sql, {_RAW: plan.source.files}, plan.params, functions=plan.functions)
     next_after = None
     if plan.order_by and limit is not None and table.num_rows == limit:

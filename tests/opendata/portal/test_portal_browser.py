@@ -71,6 +71,16 @@ def test_visitor_finds_previews_charts_and_downloads(live_url, page, opened, tmp
     page.wait_for_function("document.querySelectorAll('[data-testid=preview-table] tbody tr').length === 48")
     first = page.locator("[data-testid=preview-table] tbody tr").first.text_content()
     assert "S00002" in first and "K3" in first and "/open/datasets/" in page.url  # no full page load
+    # clicking the sorted column's header reverses the order (same query path), keeping the filter
+    page.click("[data-testid=sort-stop_id]")
+    page.wait_for_function("document.querySelector('[data-testid=preview-table] tbody tr td').textContent === 'S00237'")
+    assert page.get_attribute("[data-testid=preview-table] th[aria-sort]", "aria-sort") == "descending"
+    assert page.locator("[data-testid=preview-table] tbody tr").count() == 48
+    page.click("[data-testid=sort-stop_id]")
+    page.wait_for_function("document.querySelector('[data-testid=preview-table] tbody tr td').textContent === 'S00002'")
+    page.select_option("[data-testid=sort-dir]", "desc")  # or the direction control of the form
+    page.click("[data-testid=preview] button[type=submit]")
+    page.wait_for_function("document.querySelector('[data-testid=preview-table] tbody tr td').textContent === 'S00237'")
     # the chart and the map are drawn by ECharts from the rows shown
     page.wait_for_selector("#chart[data-ready]")
     assert int(page.get_attribute("#chart", "data-ready")) > 0 and page.locator("#chart canvas").count() == 1

@@ -46,8 +46,16 @@ def test_dataset_page_preview_sort_filter_and_api_docs(client, opened, storage):
     rows = filtered.text.split("<tbody>")[1].split("</tbody>")[0]
     assert rows.count("<tr>") == 48 and "1路" not in rows  # 240 stops, one line in five
     assert rows.index("S00002") < rows.index("S00007")
+    down = client.get(f"/open/datasets/{opened.name}/preview", params={"f.line": "K3", "sort": "stop_id",
+                                                                       "dir": "desc"})
+    rows = down.text.split("<tbody>")[1].split("</tbody>")[0]
+    assert rows.count("<tr>") == 48 and rows.index("S00237") < rows.index("S00232") < rows.index("S00002")
+    header = down.text.split('data-testid="sort-stop_id"')[0].rsplit("<a ", 1)[1]
+    assert "dir=asc" in header and "f.line=K3" in header  # clicking again goes back up, keeping the filter
+    assert 'aria-sort="descending"' in down.text
     bad = client.get(f"/open/datasets/{opened.name}/preview", params={"sort": "keeper_mobile"})
     assert bad.status_code == 422
+    assert client.get(f"/open/datasets/{opened.name}/preview", params={"sort": "line", "dir": "up"}).status_code == 422
     with storage.uow() as uow:  # every read went through read_rows and was audited
         reads = [e for e in uow.session.scalars(select(AuditEntry).where(AuditEntry.event_type == "DataRead"))]
         assert len(reads) >= 2 and all('"open:' in e.payload for e in reads)

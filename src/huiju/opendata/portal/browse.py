@@ -84,6 +84,7 @@ class Preview:
     sort: str | None
     filters: dict[str, str]
     limit: int
+    descending: bool = False
 
 
 def _lake_number(uow: UnitOfWork, version: OpenVersion) -> int:
@@ -91,8 +92,9 @@ def _lake_number(uow: UnitOfWork, version: OpenVersion) -> int:
 
 
 def preview_rows(uow: UnitOfWork, view: DatasetView, *, filters: dict[str, str], sort: str | None,
-                 limit: int = PREVIEW_ROWS, purpose: str = "开放数据预览") -> Preview:
-    """The first rows matching equality filters, in ascending order of ``sort``; read through read_rows."""
+                 descending: bool = False, limit: int = PREVIEW_ROWS, purpose: str = "开放数据预览") -> Preview:
+    """The first rows matching equality filters, in ascending (or ``descending``) order of ``sort``; read
+    through read_rows."""
     if view.version is None:
         return Preview([], [], None, {}, limit)
     known = [f["id"] for f in view.version.fields if not f["id"].startswith("_")]
@@ -103,8 +105,9 @@ def preview_rows(uow: UnitOfWork, view: DatasetView, *, filters: dict[str, str],
     conditions = [Condition(k, "=", _typed(view, k, v)) for k, v in filters.items()]
     result = read_rows(uow, PORTAL, view.dataset.open_key, purpose=purpose, fields=known, filters=conditions,
                        scope=ReadScope(grant_id=f"open:{view.dataset.uid}"), order_by=[sort] if sort else None,
-                       limit=max(1, min(limit, 1000)), version=_lake_number(uow, view.version))
-    return Preview(known, result.table.to_pylist(), sort, filters, limit)
+                       descending=bool(sort) and descending, limit=max(1, min(limit, 1000)),
+                       version=_lake_number(uow, view.version))
+    return Preview(known, result.table.to_pylist(), sort, filters, limit, bool(sort) and descending)
 
 
 def _typed(view: DatasetView, name: str, value: str) -> Any:

@@ -208,12 +208,15 @@ def dataset(request: Request, uow: UowDep, actor: ActorDep, name: str) -> Respon
 
 @router.get("/datasets/{name}/preview", response_class=HTMLResponse)
 def dataset_preview(request: Request, uow: UowDep, actor: ActorDep, name: str, sort: str = "",
-                    limit: int = browse.PREVIEW_ROWS) -> Response:
-    """The preview table alone (htmx swaps it in when a visitor sorts or filters)."""
+                    dir: str = "asc", limit: int = browse.PREVIEW_ROWS) -> Response:  # noqa: A002
+    """The preview table alone (htmx swaps it in when a visitor sorts or filters; ``dir`` is asc or desc)."""
+    if dir not in ("asc", "desc"):
+        raise Invalid("The sort direction must be asc or desc")
     view = browse.dataset_view(uow, name)
     _needs_grant(uow, actor, view)
     filters = {k[2:]: v for k, v in request.query_params.items() if k.startswith("f.") and v}
-    preview = browse.preview_rows(uow, view, filters=filters, sort=sort or None, limit=limit)
+    preview = browse.preview_rows(uow, view, filters=filters, sort=sort or None, descending=dir == "desc",
+                                  limit=limit)
     return _page(request, actor, "portal/_preview.html", view=view, preview=preview)
 
 
