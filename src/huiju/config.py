@@ -78,6 +78,13 @@ class Settings(BaseSettings):
                                     description="datastore_search counts matching rows exactly up to this number.")
     opendata_sql_timeout_seconds: float = Field(default=5.0, gt=0,
                                                 description="Time limit of one datastore_search_sql query.")
+    opendata_serving_keep: int = Field(default=2, ge=1,
+                                       description="Open versions per open dataset whose serving index is kept (the "
+                                                   "current one and the ones before it); older indexes are removed.")
+    opendata_serving_grace_seconds: int = Field(default=600, ge=0,
+                                                description="An open version's serving index is removed only this "
+                                                            "long after a newer version replaced it, so requests "
+                                                            "still reading it finish first.")
     opendata_review_days: int = Field(default=10, ge=1, description="Working days the providing department has to "
                                       "decide an application for conditional data (上海市公共数据开放暂行办法).")
     opendata_conditional_level: str = Field(default="real_name", description="Real-name level needed to apply for "

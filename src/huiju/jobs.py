@@ -18,6 +18,7 @@ from datetime import datetime
 from huiju.auth.roles import Actor
 from huiju.errors import HuijuError
 from huiju.ingest import service as ingest_service
+from huiju.opendata import service as opendata_service
 from huiju.share import service as share_service
 from huiju.storage.uow import Storage
 
@@ -52,12 +53,14 @@ class Worker:
         return job.id
 
     def periodic(self, *, now: datetime | None = None, force: bool = False) -> None:
-        """Share deadlines (reminders, escalation) and subscription pushes, at most once per poll interval."""
+        """Share deadlines (reminders, escalation), subscription pushes and removing old open-data serving
+        indexes, at most once per poll interval."""
         interval = self.storage.settings.job_poll_seconds
         if not force and self._periodic_at is not None and time.monotonic() - self._periodic_at < interval:
             return
         self._periodic_at = time.monotonic()
-        for work in (share_service.check_deadlines, share_service.push_subscriptions):
+        for work in (share_service.check_deadlines, share_service.push_subscriptions,
+                     opendata_service.prune_serving_indexes):
             try:
                 with self.storage.uow() as uow:
                     work(uow, WORKER_ACTOR, now)

@@ -111,3 +111,53 @@ def test_withdrawn_datasets_stop_serving(storage, people, opened):
     with storage.uow() as uow:
         with pytest.raises(Exception, match="not found"):
             service.served_resource(uow, opened.resource_id)
+
+
+def test_serving_indexes_of_old_versions_are_removed_after_the_grace_period(storage, people, opened):
+    from datetime import UTC, datetime, timedelta
+
+    from huiju.catalog import serving
+
+    with storage.uow() as uow:
+        for _ in range(3):
+            service.derive_open_version(uow, people["op"], opened.open_id)
+    with storage.uow() as uow:
+        versions = list(uow.session.scalars(select(OpenVersion).where(OpenVersion.open_dataset_id == opened.open_id)
+                                            .order_by(OpenVersion.number)))
+        assert [v.number for v in versions] == [1, 2, 3, 4]
+        paths = {v.number: v.serving_path for v in versions}
+        files = {n: serving.served_file(uow.lake, path) for n, path in paths.items()}
+        assert all(f.exists() for f in files.values())  # replaced moments ago: still within the grace period
+        held = serving._connection(files[1])  # a request that opened version 1 before it goes
+        assert service.prune_serving_indexes(uow, people["op"]) == []
+        with pytest.raises(Forbidden):
+            service.prune_serving_indexes(uow, people["ga_steward"])
+        later = datetime.now(UTC) + timedelta(seconds=storage.settings.opendata_serving_grace_seconds + 1)
+        removed = service.prune_serving_indexes(uow, people["op"], later)
+    assert sorted(removed) == sorted([paths[1], paths[2]])  # the newest two are kept (setting)
+    assert not files[1].exists() and not files[2].exists() and files[3].exists() and files[4].exists()
+    assert held.execute("SELECT count(*) FROM records").fetchone()[0] == ROWS  # it still reads to the end
+    with storage.uow() as uow:
+        with pytest.raises(Exception, match="not found"):
+            service.served_resource(uow, versions[0].uid)
+        assert service.served_resource(uow, versions[-1].uid).row_count == ROWS
+        assert service.prune_serving_indexes(uow, people["op"], later) == []  # nothing twice
+        kinds = [e.event_type for e in uow.session.scalars(select(AuditEntry))]
+        assert "ServingIndexesRemoved" in kinds
+    serving._local.swept -= serving.SWEEP_SECONDS + 1  # the thread's next sweep closes its removed connections
+    serving._connection(files[4])
+    assert str(files[1]) not in serving._local.conns and str(files[4]) in serving._local.conns
+
+
+def test_with_no_grace_period_the_next_version_removes_the_oldest_index(storage, people, opened):
+    from huiju.catalog import serving
+
+    storage.settings.opendata_serving_grace_seconds = 0
+    storage.settings.opendata_serving_keep = 1
+    with storage.uow() as uow:
+        first = uow.session.scalar(select(OpenVersion).where(OpenVersion.open_dataset_id == opened.open_id))
+        path = serving.served_file(uow.lake, first.serving_path)
+        service.derive_open_version(uow, people["op"], opened.open_id)
+    assert not path.exists()
+    with storage.uow() as uow:
+        assert uow.session.get(OpenVersion, first.id).serving_path is None

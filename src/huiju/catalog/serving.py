@@ -15,6 +15,7 @@ import os
 import re
 import sqlite3
 import threading
+import time as time_module
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,15 @@ def served_file(lake: Lake, relpath: str) -> Path:
     if not relpath.startswith(SERVING_DIR + "/") or ".." in relpath:
         raise Invalid("Invalid serving index name")
     return lake.abspath(relpath)
+
+
+def remove_index(lake: Lake, relpath: str) -> None:
+    """Delete a serving index file that no longer serves (its version was replaced long enough ago).
+
+    Connections already open on it keep working (POSIX keeps an unlinked file while it is open); each
+    thread drops its connections to removed files at its next sweep (``_connection``).
+    """
+    served_file(lake, relpath).unlink(missing_ok=True)
 
 
 class IndexBuilder:
@@ -157,12 +167,24 @@ def build_index(path: Path, batches: Iterable[pa.RecordBatch], schema: pa.Schema
 # ---- reading -----------------------------------------------------------------------------------
 
 _local = threading.local()
+SWEEP_SECONDS = 60.0  # how often a thread closes its connections to index files removed since
+
+
+def _sweep(conns: dict[str, sqlite3.Connection]) -> None:
+    """Close this thread's connections to index files that were removed (by this process or another)."""
+    for key in [k for k in conns if not os.path.exists(k)]:
+        conns.pop(key).close()
 
 
 def _connection(path: Path) -> sqlite3.Connection:
     """A read-only connection per thread and file; the file never changes once published (immutable=1)."""
-    conns: dict[str, sqlite3.Connection] = getattr(_local, "conns", None) or {}
-    _local.conns = conns
+    conns: dict[str, sqlite3.Connection] | None = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = {}
+        _local.swept = time_module.monotonic()
+    elif time_module.monotonic() - _local.swept > SWEEP_SECONDS:
+        _local.swept = time_module.monotonic()
+        _sweep(conns)
     key = str(path)
     conn = conns.get(key)
     if conn is None:

@@ -1,4 +1,4 @@
-"""`huiju opendata propose|review|refresh|overdue|list`: thin callers of opendata.service."""
+"""`huiju opendata propose|review|refresh|prune-indexes|overdue|list`: thin callers of opendata.service."""
 
 from __future__ import annotations
 
@@ -65,6 +65,13 @@ def register(app: typer.Typer, storage_for: Callable[[typer.Context], Any], cons
         with storage_for(ctx).uow() as uow:
             made = service.refresh_open_versions(uow, CLI_ACTOR)
         console.print(_("%(n)s open versions derived.") % {"n": len(made)})
+
+    @od.command("prune-indexes")
+    def prune_indexes(ctx: typer.Context) -> None:
+        """Remove the serving indexes of old open versions (beyond the kept ones, after the grace period)."""
+        with storage_for(ctx).uow() as uow:
+            removed = service.prune_serving_indexes(uow, CLI_ACTOR)
+        console.print(_("%(n)s serving indexes removed.") % {"n": len(removed)})
 
     @od.command("list")
     def list_(ctx: typer.Context) -> None:

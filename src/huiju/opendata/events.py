@@ -48,3 +48,10 @@ class OpenVersionPublished(OpenDataEvent):
 class OpenWithdrawn(OpenDataEvent):
     open_dataset_id: int
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingIndexesRemoved(OpenDataEvent):
+    open_dataset_id: int
+    open_version_ids: list
+    paths: list

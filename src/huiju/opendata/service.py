@@ -32,7 +32,14 @@ from huiju.errors import Conflict, Forbidden, Invalid, NotFound
 from huiju.events import subscribe
 from huiju.opendata import dcat as open_dcat
 from huiju.opendata import policy as open_policy
-from huiju.opendata.events import OpenApproved, OpenProposed, OpenRejected, OpenVersionPublished, OpenWithdrawn
+from huiju.opendata.events import (
+    OpenApproved,
+    OpenProposed,
+    OpenRejected,
+    OpenVersionPublished,
+    OpenWithdrawn,
+    ServingIndexesRemoved,
+)
 from huiju.opendata.models import OpenClass, OpenDataset, OpenStatus, OpenVersion
 from huiju.opendata.portal import service as portal_service
 from huiju.opendata.permissions import OPEN_MANAGE, OPEN_PROPOSE, OPEN_REVIEW
@@ -231,7 +238,51 @@ def derive_open_version(uow: UnitOfWork, actor: Actor, open_id: int) -> OpenVers
                 builder[0].abort()
             raise
     forget_cached_resources()
+    try:
+        prune_serving_indexes(uow, OPENER, open_id=od.id)
+    except Exception:  # the new version is published either way; the periodic job tries the pruning again
+        log.exception("removing old serving indexes of open dataset %s failed", od.id)
     return made[0]
+
+
+def prune_serving_indexes(uow: UnitOfWork, actor: Actor, now: datetime | None = None, *,
+                          open_id: int | None = None) -> list[str]:
+    """Remove the serving index files of old open versions: all but the newest ``opendata_serving_keep`` versions
+    of each open dataset, each only once a newer version has served for ``opendata_serving_grace_seconds``.
+
+    A removed version stops being a CKAN resource (``Not found``); its rows stay in the lake (downloads,
+    lineage). A request that already opened the file keeps reading it (an unlinked file lives on while open).
+    Called after each new open version and by the worker's periodic chores; returns the removed paths.
+    """
+    require(actor, OPEN_REVIEW)
+    settings = uow.settings
+    cutoff = (now or _now()) - timedelta(seconds=settings.opendata_serving_grace_seconds)
+    query = select(OpenVersion).order_by(OpenVersion.open_dataset_id, OpenVersion.number.desc())
+    if open_id is not None:
+        query = query.where(OpenVersion.open_dataset_id == open_id)
+    by_dataset: dict[int, list[OpenVersion]] = {}
+    for ov in uow.session.scalars(query):
+        by_dataset.setdefault(ov.open_dataset_id, []).append(ov)
+    removed: list[str] = []
+    for dataset_id, versions in by_dataset.items():  # newest first
+        gone: list[OpenVersion] = []
+        for i, ov in enumerate(versions):
+            replaced_at = versions[i - 1].created_at if i else None
+            if i < settings.opendata_serving_keep or ov.serving_path is None or replaced_at is None \
+                    or replaced_at > cutoff:
+                continue
+            serving.remove_index(uow.lake, ov.serving_path)
+            gone.append(ov)
+        if gone:
+            uow.emit(actor, ServingIndexesRemoved(open_dataset_id=dataset_id, open_version_ids=[v.id for v in gone],
+                                                  paths=[v.serving_path for v in gone]))
+            removed += [v.serving_path for v in gone if v.serving_path]
+            for ov in gone:
+                ov.serving_path = None
+    if removed:
+        uow.commit()
+        forget_cached_resources()
+    return removed
 
 
 def _source_key(uow: UnitOfWork, od: OpenDataset) -> str:
