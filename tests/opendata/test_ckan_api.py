@@ -203,10 +203,8 @@ def test_per_ip_and_per_key_rate_limits(settings, storage, people, opened, app):
     from fastapi.testclient import TestClient
 
     from huiju.auth import service as auth
-    from huiju.opendata import api
 
     settings.opendata_rate_per_ip, settings.opendata_rate_per_key = 3, 5
-    api.limiter._counts.clear()
     with storage.uow() as uow:
         key = auth.create_token(uow, people["citizen"], name="ckan", scopes=["*"]).plaintext
     with TestClient(app) as client:

@@ -21,13 +21,12 @@ from huiju.errors import HuijuError
 from huiju.i18n import gettext
 from huiju.opendata import ckan, service
 from huiju.opendata.portal import service as portal_service
-from huiju.opendata.ratelimit import RateLimiter
+from huiju.opendata.ratelimit import limiter_for
 from huiju.storage.uow import Storage
 from huiju.web.deps import ActorDep, UowDep
 
 log = logging.getLogger("huiju.opendata.api")
 router = APIRouter(tags=["opendata"])
-limiter = RateLimiter()
 
 # Actions CKAN has that change data: huiju's portal is published through review, never through the API.
 WRITE_ACTIONS = {"package_create", "package_update", "package_patch", "package_delete", "resource_create",
@@ -91,6 +90,7 @@ def _api_key(request: Request) -> str | None:
 def _limited(request: Request, key: str | None, help_url: str) -> Response | None:
     """None when the caller is within its per-key (with an API key) or per-IP limit; else CKAN-style 429."""
     settings = request.app.state.settings
+    limiter = limiter_for(request.app.state, settings.home, "ckan")  # shared by every worker process
     if key is not None:
         caller = hashlib.sha256(key.encode()).hexdigest()[:32]
         verdict = limiter.check("key", caller, settings.opendata_rate_per_key)

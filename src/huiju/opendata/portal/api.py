@@ -13,7 +13,7 @@ from huiju.errors import RateLimited
 from huiju.i18n import N_
 from huiju.opendata.portal import service
 from huiju.opendata.portal.oidc import OidcProvider
-from huiju.opendata.ratelimit import RateLimiter
+from huiju.opendata.ratelimit import RateLimiter, limiter_for
 from huiju.opendata.portal.realname import HttpRealNameProvider, RealNameProvider
 from huiju.web.deps import ActorDep, UowDep
 
@@ -23,11 +23,9 @@ router = APIRouter(prefix="/portal", tags=["opendata portal"])
 # ---- dependencies shared with the pages --------------------------------------------------
 
 def limiter(request: Request) -> RateLimiter:
-    """The app's limiter for portal routes (the open-data module's fixed one-minute window, 0 = unlimited)."""
-    state = request.app.state
-    if getattr(state, "portal_limiter", None) is None:
-        state.portal_limiter = RateLimiter()
-    return state.portal_limiter
+    """The app's limiter for portal routes (the open-data module's fixed one-minute window shared by every
+    worker process, 0 = unlimited)."""
+    return limiter_for(request.app.state, request.app.state.storage.settings.home, "portal")
 
 
 def client_ip(request: Request) -> str:
