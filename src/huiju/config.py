@@ -85,6 +85,10 @@ class Settings(BaseSettings):
                                                 description="An open version's serving index is removed only this "
                                                             "long after a newer version replaced it, so requests "
                                                             "still reading it finish first.")
+    opendata_region_dataset: str = Field(default="", description="Name of the open dataset holding the "
+                                         "jurisdiction's GB/T 2260 regions (columns code, name and optionally a "
+                                         "GeoJSON geometry): dataset pages name the regions of region-code columns "
+                                         "and draw them as a map; empty = bars labelled by code.")
     opendata_review_days: int = Field(default=10, ge=1, description="Working days the providing department has to "
                                       "decide an application for conditional data (上海市公共数据开放暂行办法).")
     opendata_conditional_level: str = Field(default="real_name", description="Real-name level needed to apply for "

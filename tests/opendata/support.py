@@ -52,13 +52,19 @@ class Opened:
 def load_bus_stops(storage, people, tmp_path: Path, *, entry: dict | None = None, key: str = "bus_stops",
                    dept: str = "GA"):
     """Register, ingest, catalogue and mount the dataset; returns the published entry's id."""
+    return load_file(storage, people, bus_stops_csv(tmp_path / f"{key}.csv"), entry=entry or BUS_STOPS_ENTRY,
+                     key=key, dept=dept)
+
+
+def load_file(storage, people, path: Path, *, entry: dict, key: str, dept: str = "GA", name: str = "公交站点"):
+    """Register a dataset, ingest ``path``, catalogue it under ``entry`` and mount it; the published entry's id."""
     steward = people[f"{dept.lower()}_steward"]
     with storage.uow() as uow:
-        catalog.register_dataset(uow, steward, key=key, name="公交站点", department_code=dept)
+        catalog.register_dataset(uow, steward, key=key, name=name, department_code=dept)
     with storage.uow() as uow:
-        ingest.ingest_file(uow, steward, dataset_key=key, path=bus_stops_csv(tmp_path / f"{key}.csv"))
+        ingest.ingest_file(uow, steward, dataset_key=key, path=path)
     with storage.uow() as uow:
-        e = catalog.register_entry(uow, steward, department_code=dept, fields=entry or BUS_STOPS_ENTRY)
+        e = catalog.register_entry(uow, steward, department_code=dept, fields=entry)
         ds = catalog.dataset_by_key(uow, steward, key)
         catalog.mount_dataset(uow, steward, e.id, ds.id)
         catalog.submit_entry(uow, steward, e.id)
@@ -67,10 +73,10 @@ def load_bus_stops(storage, people, tmp_path: Path, *, entry: dict | None = None
 
 
 def open_entry(storage, people, entry_id: int, *, steward: str = "ga_steward", **kw) -> Opened:
-    """Propose (with the bus-stop indexes) and approve; returns what the API tests need."""
+    """Propose (with the bus-stop indexes unless told otherwise) and approve; returns what the API tests need."""
+    kw = {"index_columns": ["line", "district"], "primary_key": "stop_id", **kw}
     with storage.uow() as uow:
-        od = service.propose_open(uow, people[steward], entry_id=entry_id, index_columns=["line", "district"],
-                                  primary_key="stop_id", **kw)
+        od = service.propose_open(uow, people[steward], entry_id=entry_id, **kw)
     with storage.uow() as uow:
         service.approve_open(uow, people["op"], od.id, comment="同意开放")
     with storage.uow() as uow:

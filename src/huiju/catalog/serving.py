@@ -370,3 +370,32 @@ def _remember_count(key: tuple[str, str, str, int], value: int) -> None:
         if len(_counts) >= _COUNTS_KEPT:
             _counts.pop(next(iter(_counts)))
         _counts[key] = value
+
+
+# ---- totals per value (the portal's region chart) ------------------------------------------------
+
+_TOTALS_KEPT = 1_000
+_totals: dict[tuple[str, str, tuple[str, ...], int], list[tuple[Any, ...]]] = {}
+
+
+def group_totals(path: Path, fields: list[dict[str, str]], by: str, sums: Sequence[str] = (), *,
+                 limit: int = 500) -> list[tuple[Any, ...]]:
+    """Rows per value of ``by`` with the sums of ``sums``, most rows first: ``(value, rows, sum, ...)``.
+
+    Read from the published index like ``search`` (never the lake); a published index never changes, so the
+    answer is kept per file.
+    """
+    query = Query(fields)
+    group = query.column(by, "by")
+    totals = [f"sum({query.column(name, 'sums')})" for name in sums]
+    key = (str(path), by, tuple(sums), limit)
+    found = _totals.get(key)
+    if found is None:
+        sql = (f"SELECT {group}, count(*){''.join(', ' + t for t in totals)} FROM records WHERE {group} IS NOT NULL"
+               f" GROUP BY {group} ORDER BY count(*) DESC, {group} LIMIT ?")
+        found = _connection(path).execute(sql, [limit]).fetchall()
+        with _counts_lock:
+            if len(_totals) >= _TOTALS_KEPT:
+                _totals.pop(next(iter(_totals)))
+            _totals[key] = found
+    return found

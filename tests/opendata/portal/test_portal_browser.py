@@ -95,6 +95,31 @@ def test_visitor_finds_previews_charts_and_downloads(live_url, page, opened, tmp
     assert "datastore_search" in page.text_content("[data-testid=api-example]")
 
 
+def test_region_codes_are_drawn_by_region(live_url, page, storage, clinics, settings):
+    """Bars per region code without a region dataset; a choropleth of the districts once one is open."""
+    page.goto(f"{live_url}/open/datasets/{clinics.name}")
+    page.wait_for_selector("#region-map[data-ready]")
+    assert page.get_attribute("#region-map", "data-kind") == "bar"
+    assert int(page.get_attribute("#region-map", "data-ready")) == 13
+    assert page.locator("#region-map canvas").count() == 1
+
+
+def test_region_map_outlines_the_districts(live_url, page, clinics, region_dataset):
+    page.goto(f"{live_url}/open/datasets/{clinics.name}")
+    page.wait_for_selector("#region-map[data-ready]")
+    assert page.get_attribute("#region-map", "data-kind") == "map"
+    option = page.evaluate("""() => {
+        const o = echarts.getInstanceByDom(document.getElementById('region-map')).getOption();
+        return {type: o.series[0].type, names: o.series[0].data.map(d => d.name), rows: o.series[0].data[0].value};
+    }""")
+    assert option["type"] == "map" and "城关区" in option["names"] and len(option["names"]) == 13
+    page.select_option("[data-testid=region-measure]", "1")  # the total of 床位数 instead of the number of rows
+    beds = page.evaluate("() => echarts.getInstanceByDom(document.getElementById('region-map')).getOption()"
+                         ".series[0].data[0].value")
+    assert beds > option["rows"]
+    assert page.locator("#region-map canvas").count() == 1
+
+
 def test_usable_on_a_phone(browser, live_url, opened):
     context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740}, is_mobile=True)
     page = context.new_page()

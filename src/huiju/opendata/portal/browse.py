@@ -6,16 +6,19 @@ Everything shown comes from published catalog entries and open versions; rows co
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
 from huiju.auth.roles import Actor
-from huiju.catalog import search
+from huiju.catalog import search, serving
 from huiju.catalog import service as catalog_service
 from huiju.catalog.access import Condition, ReadScope, read_rows
-from huiju.errors import Invalid
+from huiju.errors import Forbidden, Invalid, NotFound
+from huiju.ingest.validators import check_region_code
 from huiju.opendata import service as open_service
 from huiju.opendata.models import OpenDataset, OpenStatus, OpenVersion
 from huiju.storage.lake import LakeVersion
@@ -25,6 +28,10 @@ PORTAL = Actor.system("portal")  # reads published entries and open versions on 
 PORTAL_FACETS = ("theme", "department", "open_class", "format_kind", "update_cycle")
 PREVIEW_ROWS = 50
 COORDINATES = (("经度", "纬度"), ("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"))
+# Columns holding GB/T 2260 region codes, by name (as the ingest rules name them); their values are checked too.
+REGION_COLUMN = re.compile(r"(行政区划代码|区划代码|区县代码|地区代码|^xzqhdm$|^region_?code$|^adcode$)", re.I)
+REGION_SHARE = 0.8  # a column is drawn by region when this share of its rows hold valid region codes
+REGIONS_MAX = 500
 
 
 def published_entry_ids() -> Select[Any]:
@@ -62,6 +69,7 @@ class DatasetView:
     coordinates: tuple[str, str] | None
     numeric: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
+    region_columns: list[str] = field(default_factory=list)
 
 
 def dataset_view(uow: UnitOfWork, name: str) -> DatasetView:
@@ -74,7 +82,74 @@ def dataset_view(uow: UnitOfWork, name: str) -> DatasetView:
     text = [f for f in fields if f not in numeric]
     lowered = {f.lower(): f for f in fields}
     coords = next(((lowered[x], lowered[y]) for x, y in COORDINATES if x in lowered and y in lowered), None)
-    return DatasetView(od, entry, version, entry.provider_name, coords, numeric, text)
+    regions = [f for f in fields if REGION_COLUMN.search(f)]
+    return DatasetView(od, entry, version, entry.provider_name, coords, numeric, text, regions)
+
+
+@dataclass
+class RegionChart:
+    """Rows (and sums of the numeric columns) per region of a region-code column, for the map or its bars."""
+
+    column: str
+    measures: list[str]  # "" = number of rows, then the numeric columns summed
+    regions: list[dict[str, Any]]  # {code, name, values: [rows, sum, ...]}
+    geojson: dict[str, Any] | None  # the regions' polygons when the region dataset has them
+
+
+def region_chart(uow: UnitOfWork, actor: Actor, view: DatasetView) -> RegionChart | None:
+    """Totals per GB/T 2260 region of the first region-code column, named (and outlined) from the region
+    dataset named by ``opendata_region_dataset``; None when no column holds region codes."""
+    if view.version is None or not view.region_columns:
+        return None
+    served = open_service.served_resource(uow, view.version.uid, actor=actor)
+    sums = view.numeric[:5]
+    for column in view.region_columns:
+        totals = serving.group_totals(served.path, served.fields, column, sums, limit=REGIONS_MAX)
+        valid = [t for t in totals if check_region_code(str(t[0])).ok]
+        if totals and sum(t[1] for t in valid) >= REGION_SHARE * sum(t[1] for t in totals):
+            break
+    else:
+        return None
+    table = region_table(uow)
+    regions = [{"code": str(t[0]), "name": table.get(str(t[0]), (str(t[0]), None))[0],
+                "values": [t[1], *(round(v, 6) if isinstance(v, float) else v for v in t[2:])]} for t in valid]
+    shapes = [{"type": "Feature", "properties": {"name": r["name"], "code": r["code"]}, "geometry": geometry}
+              for r in regions if (geometry := table.get(r["code"], ("", None))[1]) is not None]
+    geojson = {"type": "FeatureCollection", "features": shapes} if shapes else None
+    return RegionChart(column, ["", *sums], regions, geojson)
+
+
+def region_table(uow: UnitOfWork) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """Region code → (name, GeoJSON geometry or None) from the open region dataset, if one is configured."""
+    name = uow.settings.opendata_region_dataset
+    if not name:
+        return {}
+    try:
+        od = open_service.published_dataset(uow, name)
+        version = open_service.current_open_versions(uow, [od.id]).get(od.id)
+        if version is None:
+            return {}
+        served = open_service.served_resource(uow, version.uid)
+    except (NotFound, Forbidden):
+        return {}
+    names = {f["id"] for f in served.fields}
+    if not {"code", "name"} <= names:
+        return {}
+    query = serving.Query(served.fields)
+    query.set_fields(["code", "name", *(["geometry"] if "geometry" in names else [])])
+    query.set_sort(None)
+    page = serving.search(served.path, query, limit=REGIONS_MAX * 20, offset=0, total=served.row_count,
+                          count=False, count_cap=1)
+    out: dict[str, tuple[str, dict[str, Any] | None]] = {}
+    for row in page.records:
+        geometry = None
+        if len(row) > 2 and row[2]:
+            try:
+                geometry = json.loads(row[2])
+            except (TypeError, ValueError):
+                geometry = None
+        out[str(row[0])] = (str(row[1]), geometry if isinstance(geometry, dict) else None)
+    return out
 
 
 @dataclass

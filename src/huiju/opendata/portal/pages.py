@@ -190,7 +190,7 @@ def datasets(request: Request, uow: UowDep, actor: ActorDep, q: str = "", sort: 
 @router.get("/datasets/{name}", response_class=HTMLResponse)
 def dataset(request: Request, uow: UowDep, actor: ActorDep, name: str) -> Response:
     view = browse.dataset_view(uow, name)
-    granted, preview, chart_rows = True, None, []
+    granted, preview, chart_rows, regions = True, None, [], None
     try:
         _needs_grant(uow, actor, view)
     except HuijuError:
@@ -198,10 +198,11 @@ def dataset(request: Request, uow: UowDep, actor: ActorDep, name: str) -> Respon
     if granted:
         preview = browse.preview_rows(uow, view, filters={}, sort=None)
         chart_rows = preview.rows
+        regions = browse.region_chart(uow, actor, view)
     _record(uow, view, "view")
     comments, ratings = service.entry_comments(uow, view.dataset.entry_id)
     return _page(request, actor, "portal/dataset.html", view=view, granted=granted, preview=preview,
-                 chart_rows=chart_rows, comments=comments, ratings=ratings,
+                 chart_rows=chart_rows, regions=regions, comments=comments, ratings=ratings,
                  apps=service.list_apps(uow, entry_id=view.dataset.entry_id),
                  base_url=str(request.base_url).rstrip("/"))
 
