@@ -25,6 +25,9 @@ from tests.support import PASSWORD
 # Property tests check values, never speed: no per-example deadline (a loaded CI machine must not fail them).
 hypothesis_settings.register_profile("huiju", deadline=None)
 hypothesis_settings.load_profile("huiju")
+# Apps under test start and stop hundreds of times in one process: freezing each one's heap would keep every
+# test's leftovers for good. tests/web/test_heap.py turns it on where it is the subject.
+os.environ.setdefault("HUIJU_FREEZE_HEAP", "false")
 
 PG_BIN_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin"]
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
         default="national", description="Local labels of the open classes: national, shanghai, zhejiang, guangzhou.")
     catalog_overdue_grace_days: int = Field(
         default=0, ge=0, description="Days past an entry's update cycle before it is flagged overdue.")
+    freeze_heap: bool = Field(default=True, description="Warm up and freeze the server's start-up heap so garbage "
+                              "collection never rescans it (keeps tail latency low).")
     workers: int = Field(default=1, ge=0, description="Job-runner threads inside `huiju serve` (0 = none; run `huiju worker`).")
     job_poll_seconds: float = Field(default=5.0, gt=0, description="How often an idle worker looks for due jobs.")
     job_retries: int = Field(default=3, ge=0, description="Times a failed source job is tried again.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from huiju.auth import permissions as P
 from huiju.auth.authz import public, require, visible
@@ -248,6 +249,7 @@ def logout(uow: UnitOfWork, actor: Actor, cookie: str) -> None:
 # ---- API tokens --------------------------------------------------------------------------
 
 TOKEN_PREFIX = "hj_"
+LAST_USE_RESOLUTION = timedelta(minutes=1)  # a token's last use is written at most once a minute
 
 
 @dataclass
@@ -314,8 +316,14 @@ def actor_for_token(uow: UnitOfWork, presented: str) -> Actor:
         raise Unauthenticated("API token has been revoked")
     if not token.user.is_active:
         raise Unauthenticated("Invalid API token")
-    token.last_used_at = now
-    uow.commit()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USE_RESOLUTION:
+        token.last_used_at = now
+        try:
+            uow.commit()
+        except OperationalError:
+            # Last use is advisory: on SQLite another writer may have committed since this call's first read
+            # ("database is locked"); the call goes on in a fresh transaction rather than failing.
+            uow.rollback()
     return actor_for_user(token.user, scopes=token.scopes)
 
 
