@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import ckanapi
@@ -16,6 +17,8 @@ from huiju.auth import service as auth_service
 from huiju.auth.models import ApiToken
 from huiju.opendata.portal import service as portal
 from huiju.opendata.portal_models import OpenApplication
+from huiju.security import audit  # noqa: F401  (the audit chain subscribes to events)
+from huiju.security.models import AuditEntry
 from tests.opendata.portal.support import FakeRealName
 from tests.opendata.support import BUS_STOPS_ENTRY, ROWS, load_bus_stops, open_entry
 from tests.support import PASSWORD
@@ -77,9 +80,14 @@ def test_the_key_of_an_active_agreement_reads_conditional_rows(live, storage, pe
         keyed = http.get("/api/3/action/datastore_search", params={"resource_id": rid, "limit": 1},
                          headers={"Authorization": f"Bearer {key}"})
         assert keyed.status_code == 200 and keyed.headers["cache-control"] == "private, no-store"
-    with storage.uow() as uow:  # every read counted for the dataset
+    with storage.uow() as uow:  # every read counted for the dataset and audited under the agreement
         counted = portal.usage_totals(uow).by_entry[conditional.entry_id]
         assert counted["api"] == 3 and counted["download"] == 1
+        reads = [json.loads(e.payload) for e in uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.event_type == "ConditionalDataRead").order_by(AuditEntry.id))]
+        assert [(r["via"], r["rows"]) for r in reads] == [("datastore_search", 5), ("datastore_search_sql", 1),
+                                                          ("dump", None), ("datastore_search", 1)]
+        assert {r["application_id"] for r in reads} == {app_id} and {r["resource_id"] for r in reads} == {rid}
     # another key of the same user reads it too (the agreement binds the person), within its scope only
     with storage.uow() as uow:
         own_key = portal.create_key(uow, holder, name="我的应用").plaintext

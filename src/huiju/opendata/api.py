@@ -183,7 +183,7 @@ def dump(resource_id: str, request: Request, format: str = "csv") -> Response:  
         actor = auth_service.actor_for_token(uow, key) if key is not None else Actor.anonymous()
         resource = service.served_resource(uow, resource_id, actor=actor)
         if resource.open_class != "unconditional":
-            portal_service.record_api_call(uow, resource.uid, "download")
+            portal_service.record_conditional_read(uow, actor, resource.uid, via="dump", rows=None)
         stream = service.open_rows(uow, resource, purpose=f"download {resource_id}")
     except HuijuError as e:
         uow.__exit__(None, None, None)

@@ -440,10 +440,10 @@ def _served(ctx: Ctx, resource_id: str) -> service.ServedResource:
         raise not_found("Not found: Resource was not found.") from None
 
 
-def _count_conditional(ctx: Ctx, served: service.ServedResource) -> None:
-    """A read of conditional data is counted for the dataset (usage statistics and the department's review)."""
+def _count_conditional(ctx: Ctx, served: service.ServedResource, action: str, rows: int) -> None:
+    """A read of conditional data is counted for the dataset and audited under its agreement."""
     if served.open_class != "unconditional":
-        portal_service.record_api_call(ctx.uow, served.uid)
+        portal_service.record_conditional_read(ctx.uow, ctx.actor, served.uid, via=action, rows=rows)
 
 
 def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
@@ -475,7 +475,7 @@ def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     page = serving.search(served.path, query, limit=limit, offset=offset,
                           total=served.row_count if not query.where else None, count=include_total,
                           count_cap=ctx.settings.opendata_count_cap)
-    _count_conditional(ctx, served)
+    _count_conditional(ctx, served, "datastore_search", len(page.records))
     types = {"_id": "int", **{f["id"]: f["type"] for f in served.fields}}
     out: dict[str, Any] = {"include_next_page": True, "include_total": include_total, "limit": limit,
                            "records_format": fmt, "resource_id": served.uid,
@@ -578,9 +578,9 @@ def datastore_search_sql(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
         for stream in streams:
             stream.close()
         conn.close()
-    for resource in served.values():
-        _count_conditional(ctx, resource)
     truncated = len(records) > rows_max
+    for resource in served.values():
+        _count_conditional(ctx, resource, "datastore_search_sql", min(len(records), rows_max))
     records = records[:rows_max]
     out: dict[str, Any] = {"sql": sql, "fields": [{"id": c, "type": _py_type(records, i)}
                                                   for i, c in enumerate(columns)],

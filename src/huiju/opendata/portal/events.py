@@ -95,6 +95,17 @@ class UsageReported(PortalEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConditionalDataRead(PortalEvent):
+    """Rows of conditional data served over the API under an agreement (who, which, how many)."""
+
+    application_id: int
+    entry_id: int
+    resource_id: str
+    via: str  # the CKAN action, or "dump"
+    rows: int | None  # None for a dump: its DataRead event counts the rows streamed
+
+
+@dataclass(frozen=True, kw_only=True)
 class DataRequested(PortalEvent):
     request_id: int
     department_id: int | None

@@ -669,10 +669,20 @@ def record_usage(uow: UnitOfWork, entry: EntryRef, kind: str) -> None:
 
 
 @public
-def record_api_call(uow: UnitOfWork, resource_id: str, kind: str = "api") -> None:
-    """Count one API call (or, with ``kind="download"``, one API download) that served rows of an open version;
-    the CKAN API counts every read of conditional data this way, under the dataset's entry."""
-    record_usage(uow, entry_for_resource(uow, resource_id), kind)
+def record_api_call(uow: UnitOfWork, resource_id: str) -> None:
+    """Count one API call that served rows of an open version (the CKAN API calls this per datastore read)."""
+    record_usage(uow, entry_for_resource(uow, resource_id), "api")
+
+
+def record_conditional_read(uow: UnitOfWork, actor: Actor, resource_id: str, *, via: str,
+                            rows: int | None) -> None:
+    """A read of conditional data over the API: counted for the dataset (an API call, or a download for a
+    dump) and audited under the agreement it was served by, so the providing department sees who read what."""
+    entry = entry_for_resource(uow, resource_id)
+    grant = active_grant(uow, actor, entry.id)
+    uow.emit(actor, E.ConditionalDataRead(application_id=grant.id, entry_id=entry.id, resource_id=resource_id,
+                                          via=via, rows=rows))
+    record_usage(uow, entry, "download" if via == "dump" else "api")  # commits the event with the count
 
 
 @dataclass(frozen=True)
