@@ -16,6 +16,7 @@ from huiju import __version__
 from huiju.auth.roles import Role
 from huiju.config import Settings, get_settings
 from huiju.i18n import get_locale, gettext, ngettext
+from huiju.opendata.api import tally
 from huiju.storage.uow import Storage
 from huiju.web import errors
 from huiju.web.middleware import LocaleAndCookies
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         if settings.freeze_heap:
             freeze_warm_heap()
         yield
+        tally(app).flush(storage)  # open-data calls counted since the last flush
 
     app = FastAPI(
         title="huiju 汇聚",

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
                                                   "(0 = unlimited).")
     opendata_rate_per_key: int = Field(default=6000, ge=0,
                                        description="Open-data API calls per minute with one API key (0 = unlimited).")
+    opendata_usage_flush_seconds: float = Field(
+        default=10.0, ge=0, description="Seconds between writes of the open-data API calls and downloads counted in "
+                                        "memory (0 = write after every call).")
     opendata_rows_max: int = Field(default=32000, ge=1,
                                    description="Most records one datastore_search or datastore_search_sql call returns.")
     opendata_count_cap: int = Field(default=100000, ge=1,

@@ -22,6 +22,7 @@ from huiju.i18n import gettext
 from huiju.opendata import ckan, service
 from huiju.opendata.portal import service as portal_service
 from huiju.opendata.ratelimit import limiter_for
+from huiju.opendata.tally import UsageTally
 from huiju.storage.uow import Storage
 from huiju.web.deps import ActorDep, UowDep
 
@@ -110,11 +111,20 @@ def _limited(request: Request, key: str | None, help_url: str) -> Response | Non
     return response
 
 
-def _run(storage: Storage, base_url: str, key: str | None, actor: Actor, name: str, data: dict[str, Any]) -> Any:
+def tally(app: Any) -> UsageTally:
+    """The app's in-memory count of API calls and downloads (see opendata/tally.py)."""
+    found = getattr(app.state, "usage_tally", None)
+    if found is None:
+        found = app.state.usage_tally = UsageTally(app.state.settings.opendata_usage_flush_seconds)
+    return found
+
+
+def _run(storage: Storage, base_url: str, key: str | None, actor: Actor, name: str, data: dict[str, Any],
+         counts: UsageTally) -> Any:
     with storage.uow() as uow:
         if key is not None:
             actor = auth_service.actor_for_token(uow, key)
-        return ckan.call(ckan.Ctx(uow, actor, base_url), name, data)
+        return ckan.call(ckan.Ctx(uow, actor, base_url, counts), name, data)
 
 
 @router.api_route("/api/3/action/{name}", methods=["GET", "POST"], include_in_schema=False)
@@ -144,10 +154,13 @@ async def action(name: str, request: Request) -> Response:
             raise ckan.CkanError(403, {"__type": "Authorization Error",
                                        "message": f"Access denied: User  not authorized to {name.replace('_', ' ')}: "
                                                   + gettext("open data is published through review on the portal")})
+        counts = tally(request.app)
         if name in INLINE:
-            result = _run(storage, base_url, key, actor, name, data)
+            result = _run(storage, base_url, key, actor, name, data, counts)
         else:
-            result = await run_in_threadpool(_run, storage, base_url, key, actor, name, data)
+            result = await run_in_threadpool(_run, storage, base_url, key, actor, name, data, counts)
+        if counts.due():
+            await run_in_threadpool(counts.flush, storage)
     except ckan.CkanError as e:
         return _body(e.status, {"help": help_url, "success": False, "error": e.error})
     except HuijuError as e:  # token resolution
@@ -184,6 +197,8 @@ def dump(resource_id: str, request: Request, format: str = "csv") -> Response:  
         resource = service.served_resource(uow, resource_id, actor=actor)
         if resource.open_class != "unconditional":
             portal_service.record_conditional_read(uow, actor, resource.uid, via="dump", rows=None)
+        else:
+            tally(request.app).add(resource.uid, "download")
         stream = service.open_rows(uow, resource, purpose=f"download {resource_id}")
     except HuijuError as e:
         uow.__exit__(None, None, None)

@@ -33,6 +33,7 @@ from huiju.i18n import gettext
 from huiju.catalog import serving
 from huiju.opendata import service, solr
 from huiju.opendata.portal import service as portal_service
+from huiju.opendata.tally import UsageTally
 from huiju.opendata.models import OpenDataset, OpenVersion
 from huiju.storage.uow import UnitOfWork
 
@@ -90,6 +91,7 @@ class Ctx:
     uow: UnitOfWork
     actor: Actor
     base_url: str
+    tally: UsageTally | None = None  # counts unconditional reads for the statistics
 
     @property
     def settings(self) -> Any:
@@ -440,10 +442,13 @@ def _served(ctx: Ctx, resource_id: str) -> service.ServedResource:
         raise not_found("Not found: Resource was not found.") from None
 
 
-def _count_conditional(ctx: Ctx, served: service.ServedResource, action: str, rows: int) -> None:
-    """A read of conditional data is counted for the dataset and audited under its agreement."""
+def _count(ctx: Ctx, served: service.ServedResource, action: str, rows: int) -> None:
+    """Count the call for the dataset's statistics; a read of conditional data is also audited under its
+    agreement, at once."""
     if served.open_class != "unconditional":
         portal_service.record_conditional_read(ctx.uow, ctx.actor, served.uid, via=action, rows=rows)
+    elif ctx.tally is not None:
+        ctx.tally.add(served.uid)
 
 
 def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
@@ -475,7 +480,7 @@ def datastore_search(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     page = serving.search(served.path, query, limit=limit, offset=offset,
                           total=served.row_count if not query.where else None, count=include_total,
                           count_cap=ctx.settings.opendata_count_cap)
-    _count_conditional(ctx, served, "datastore_search", len(page.records))
+    _count(ctx, served, "datastore_search", len(page.records))
     types = {"_id": "int", **{f["id"]: f["type"] for f in served.fields}}
     out: dict[str, Any] = {"include_next_page": True, "include_total": include_total, "limit": limit,
                            "records_format": fmt, "resource_id": served.uid,
@@ -580,7 +585,7 @@ def datastore_search_sql(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
         conn.close()
     truncated = len(records) > rows_max
     for resource in served.values():
-        _count_conditional(ctx, resource, "datastore_search_sql", min(len(records), rows_max))
+        _count(ctx, resource, "datastore_search_sql", min(len(records), rows_max))
     records = records[:rows_max]
     out: dict[str, Any] = {"sql": sql, "fields": [{"id": c, "type": _py_type(records, i)}
                                                   for i, c in enumerate(columns)],

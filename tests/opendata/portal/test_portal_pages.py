@@ -136,12 +136,52 @@ def test_interaction_routed_answered_and_moderated(client, opened, storage, peop
         assert {"ErrorReported", "FeedbackAnswered", "CommentModerated", "AppReviewed", "DataRequested"} <= kinds
 
 
-def test_api_calls_are_counted_by_dataset_and_department(client, opened, storage):
+def test_api_calls_and_dumps_are_counted_by_dataset_and_department(client, app, opened, storage):
+    from huiju.opendata.api import tally
     from huiju.opendata.portal import service
 
+    for _ in range(2):
+        r = client.get("/api/3/action/datastore_search", params={"resource_id": opened.resource_id, "limit": 1})
+        assert r.json()["success"] is True
+    assert client.get(f"/datastore/dump/{opened.resource_id}").status_code == 200
+    assert client.get("/api/3/action/datastore_search", params={"resource_id": "nope"}).status_code == 404
     with storage.uow() as uow:
-        service.record_api_call(uow, opened.resource_id)
-        service.record_api_call(uow, opened.resource_id)
+        assert service.usage_totals(uow).totals.get("api", 0) == 0  # counted in memory until the flush
+    assert tally(app).flush(storage) == 3
+    with storage.uow() as uow:
         totals = service.usage_totals(uow)
     assert totals.by_entry[opened.entry_id]["api"] == 2 and totals.totals["api"] == 2
+    assert totals.by_entry[opened.entry_id]["download"] == 1
     assert sum(c["api"] for c in totals.by_department.values()) == 2
+    assert tally(app).flush(storage) == 0  # nothing counted twice
+
+
+def test_usage_counts_survive_a_failed_flush(app, opened, storage, monkeypatch):
+    from huiju.opendata import tally as tally_module
+    from huiju.opendata.api import tally
+    from huiju.opendata.portal import service
+
+    counts = tally(app)
+    counts.add(opened.resource_id)
+
+    def broken(uow, c):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(tally_module.portal_service, "record_usage_counts", broken)
+    assert counts.flush(storage) == 0
+    monkeypatch.undo()
+    assert counts.flush(storage) == 1
+    with storage.uow() as uow:
+        assert service.usage_totals(uow).totals["api"] == 1
+
+
+
+def test_counts_still_in_memory_are_written_when_the_server_stops(app, opened, storage):
+    from fastapi.testclient import TestClient
+
+    from huiju.opendata.portal import service
+
+    with TestClient(app) as c:
+        assert c.get("/api/3/action/datastore_search", params={"resource_id": opened.resource_id}).status_code == 200
+    with storage.uow() as uow:
+        assert service.usage_totals(uow).totals["api"] == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -656,22 +657,37 @@ def review_app(uow: UnitOfWork, actor: Actor, app_id: int, *, approve: bool, not
 @public
 def record_usage(uow: UnitOfWork, entry: EntryRef, kind: str) -> None:
     """Count one view, download or API call of an entry for today (an upsert, safe under concurrency)."""
-    if kind not in STAT_KINDS:
-        raise ValueError(kind)
-    values = {"day": utcnow().date(), "entry_id": entry.id, "department_id": entry.department_id, "kind": kind,
-              "count": 1}
-    insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(UsageCount).values(**values)
-    stmt = stmt.on_conflict_do_update(index_elements=["day", "entry_id", "kind"],
-                                      set_={"count": UsageCount.count + 1})
-    uow.session.execute(stmt)
+    _add_usage(uow, utcnow().date(), entry, kind, 1)
     uow.commit()
 
 
+def _add_usage(uow: UnitOfWork, day: date, entry: EntryRef, kind: str, n: int) -> None:
+    if kind not in STAT_KINDS:
+        raise ValueError(kind)
+    values = {"day": day, "entry_id": entry.id, "department_id": entry.department_id, "kind": kind, "count": n}
+    insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(UsageCount).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=["day", "entry_id", "kind"],
+                                      set_={"count": UsageCount.count + n})
+    uow.session.execute(stmt)
+
+
 @public
-def record_api_call(uow: UnitOfWork, resource_id: str) -> None:
-    """Count one API call that served rows of an open version (the CKAN API calls this per datastore read)."""
-    record_usage(uow, entry_for_resource(uow, resource_id), "api")
+def record_usage_counts(uow: UnitOfWork, counts: Mapping[tuple[date, str, str], int]) -> int:
+    """Add API calls and downloads counted in memory, keyed by (day, resource id, kind), in one transaction.
+
+    Returns how many were recorded; those of a version no longer served are dropped (it has no entry left).
+    """
+    recorded = 0
+    for (day, resource_id, kind), n in counts.items():
+        try:
+            entry = entry_for_resource(uow, resource_id)
+        except NotFound:
+            continue
+        _add_usage(uow, day, entry, kind, n)
+        recorded += n
+    uow.commit()
+    return recorded
 
 
 def record_conditional_read(uow: UnitOfWork, actor: Actor, resource_id: str, *, via: str,
