@@ -203,10 +203,13 @@ def test_per_ip_and_per_key_rate_limits(settings, storage, people, opened, app):
     from fastapi.testclient import TestClient
 
     from huiju.auth import service as auth
+    from huiju.opendata.portal import service as portal_service
 
     settings.opendata_rate_per_ip, settings.opendata_rate_per_key = 3, 5
     with storage.uow() as uow:
         key = auth.create_token(uow, people["citizen"], name="ckan", scopes=["*"]).plaintext
+    with storage.uow() as uow:
+        partner_key = portal_service.create_key(uow, people["op"], name="partner", rate_per_minute=8).plaintext
     with TestClient(app) as client:
         codes = [client.get("/api/3/action/status_show").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
@@ -217,6 +220,12 @@ def test_per_ip_and_per_key_rate_limits(settings, storage, people, opened, app):
         keyed = [client.get("/api/3/action/status_show", headers={"Authorization": key}).status_code
                  for _ in range(6)]
         assert keyed == [200] * 5 + [429]
+        assert "API 密钥" in client.get("/api/3/action/status_show", headers={"Authorization": key}).json()[
+            "error"]["message"]
+        # a key the operator gave its own allowance gets that one, on the CKAN API too
+        partner = [client.get("/api/3/action/status_show", headers={"Authorization": partner_key}).status_code
+                   for _ in range(9)]
+        assert partner == [200] * 8 + [429]
 
 
 def test_dump_streams_csv_with_bom_through_the_egress(client, opened):

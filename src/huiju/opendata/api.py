@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -18,10 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from huiju.auth import service as auth_service
 from huiju.auth.roles import Actor
 from huiju.errors import HuijuError
-from huiju.i18n import gettext
+from huiju.i18n import N_, gettext
 from huiju.opendata import ckan, service
 from huiju.opendata.portal import service as portal_service
-from huiju.opendata.ratelimit import limiter_for
+from huiju.opendata.ratelimit import RateLimiter, Verdict, limiter_for
 from huiju.opendata.tally import UsageTally
 from huiju.storage.uow import Storage
 from huiju.web.deps import ActorDep, UowDep
@@ -88,23 +87,22 @@ def _api_key(request: Request) -> str | None:
     return raw or None
 
 
-def _limited(request: Request, key: str | None, help_url: str) -> Response | None:
-    """None when the caller is within its per-key (with an API key) or per-IP limit; else CKAN-style 429."""
-    settings = request.app.state.settings
-    limiter = limiter_for(request.app.state, settings.home, "ckan")  # shared by every worker process
-    if key is not None:
-        caller = hashlib.sha256(key.encode()).hexdigest()[:32]
-        verdict = limiter.check("key", caller, settings.opendata_rate_per_key)
-        message = gettext("Too many requests: at most %(n)s API calls per minute per API key; "
-                          "try again in %(s)s seconds")
-    else:
-        ip = request.client.host if request.client else "unknown"
-        verdict = limiter.check("ip", ip, settings.opendata_rate_per_ip)
-        message = gettext("Too many requests: at most %(n)s API calls per minute from one address without an "
-                          "API key; try again in %(s)s seconds, or use an API key")
-    if verdict.allowed:
-        return None
-    text = message % {"n": verdict.limit, "s": verdict.retry_after}
+KEY_LIMIT = N_("Too many requests: at most %(n)s API calls per minute per API key; try again in %(s)s seconds")
+IP_LIMIT = N_("Too many requests: at most %(n)s API calls per minute from one address without an API key; "
+              "try again in %(s)s seconds, or use an API key")
+
+
+class _OverLimit(Exception):
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+
+
+def _limiter(request: Request) -> RateLimiter:
+    return limiter_for(request.app.state, request.app.state.settings.home, "ckan")  # shared by every worker process
+
+
+def _too_many(verdict: Verdict, message: str, help_url: str) -> Response:
+    text = gettext(message) % {"n": verdict.limit, "s": verdict.retry_after}
     response = _body(429, {"help": help_url, "success": False,
                            "error": {"__type": "Rate Limit Error", "message": text}})
     response.headers["Retry-After"] = str(verdict.retry_after)
@@ -120,10 +118,14 @@ def tally(app: Any) -> UsageTally:
 
 
 def _run(storage: Storage, base_url: str, key: str | None, actor: Actor, name: str, data: dict[str, Any],
-         counts: UsageTally) -> Any:
+         counts: UsageTally, limiter: RateLimiter) -> Any:
     with storage.uow() as uow:
-        if key is not None:
-            actor = auth_service.actor_for_token(uow, key)
+        if key is not None:  # the key's own limit when the portal gave it one, else HUIJU_OPENDATA_RATE_PER_KEY
+            found = portal_service.key_limit(uow, key)
+            verdict = limiter.check("key", found.caller, found.per_minute)
+            if not verdict.allowed:
+                raise _OverLimit(verdict)
+            actor = found.actor
         return ckan.call(ckan.Ctx(uow, actor, base_url, counts), name, data)
 
 
@@ -145,9 +147,12 @@ async def action(name: str, request: Request) -> Response:
     callback = request.query_params.get("callback") if request.method == "GET" else None
     if callback:
         key = None  # JSONP runs anonymously
-    limited = _limited(request, key, help_url)
-    if limited is not None:
-        return limited
+    limiter = _limiter(request)
+    if key is None:
+        ip = request.client.host if request.client else "unknown"
+        verdict = limiter.check("ip", ip, request.app.state.settings.opendata_rate_per_ip)
+        if not verdict.allowed:
+            return _too_many(verdict, IP_LIMIT, help_url)
     storage: Storage = request.app.state.storage
     try:
         if name in WRITE_ACTIONS:
@@ -156,11 +161,13 @@ async def action(name: str, request: Request) -> Response:
                                                   + gettext("open data is published through review on the portal")})
         counts = tally(request.app)
         if name in INLINE:
-            result = _run(storage, base_url, key, actor, name, data, counts)
+            result = _run(storage, base_url, key, actor, name, data, counts, limiter)
         else:
-            result = await run_in_threadpool(_run, storage, base_url, key, actor, name, data, counts)
+            result = await run_in_threadpool(_run, storage, base_url, key, actor, name, data, counts, limiter)
         if counts.due():
             await run_in_threadpool(counts.flush, storage)
+    except _OverLimit as e:
+        return _too_many(e.verdict, KEY_LIMIT, help_url)
     except ckan.CkanError as e:
         return _body(e.status, {"help": help_url, "success": False, "error": e.error})
     except HuijuError as e:  # token resolution
