@@ -655,36 +655,34 @@ def _describe(actor: Actor, grant: Grant, channel: str, request: dict[str, Any] 
 
 def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, description: dict[str, Any],
                  body: bytes, fields: list[str], rows: int) -> receipts.Receipt:
-    """Sign the receipt, then log the call, count it against the quotas and commit in a transaction that starts
-    by writing.
+    """Sign the receipt, then log the call, count it against the quotas and audit it (with the read's own
+    events), committed before the response leaves.
 
-    The read snapshot is ended first (its events stay pending for the commit below): SQLite cannot turn a reader into a writer once another connection has
-    committed, so the write must come first. Threads of this process queue on a lock instead of SQLite's
-    sleeping busy handler, which would leave the database idle between retries; only the writes are inside it.
+    The commit is grouped (storage.group_commit): calls finishing at the same time share one transaction, which
+    starts by writing (SQLite cannot turn a reader into a writer once another connection has committed).
     """
     grant_id, consumer, purpose = grant.id, grant.consumer_department_id, grant.purpose
     fingerprint, private = _receipt_key(uow)
     req_hash = receipts.request_hash(description)
     signed = receipts.sign(private, fingerprint, call_id=0, grant_id=grant_id, req_hash=req_hash, body=body,
                            time=utcnow().isoformat(timespec="microseconds"))
-    uow.session.commit()  # ends the read snapshot, keeping keys the read created on first use
-    with _evidence_lock:
+
+    def write(into: UnitOfWork) -> int:
         call = ExchangeCall(grant_id=grant_id, consumer_department_id=consumer, user_id=actor.user_id,
                             purpose=purpose, channel=channel, fields=list(fields), rows=rows, bytes=len(body),
                             status=200, request_hash=req_hash, response_hash=signed.response_hash,
                             signature=signed.signature, key_fingerprint=fingerprint,
                             created_at=datetime.fromisoformat(signed.time))
-        uow.add(call)
-        uow.session.flush()
-        uow.session.execute(update(Grant).where(Grant.id == grant_id)
-                            .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows))
-        uow.emit(actor, DataDelivered(grant_id=grant_id, call_id=call.id, channel=channel, rows=rows,
-                                      bytes=len(body), response_hash=signed.response_hash))
-        uow.commit()
-    return dataclasses.replace(signed, call_id=call.id)
+        into.add(call)
+        into.session.flush()
+        into.session.execute(update(Grant).where(Grant.id == grant_id)
+                             .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows))
+        into.emit(actor, DataDelivered(grant_id=grant_id, call_id=call.id, channel=channel, rows=rows,
+                                       bytes=len(body), response_hash=signed.response_hash))
+        return call.id
 
-
-_evidence_lock = threading.Lock()
+    call_id = uow.commit_grouped(write)
+    return dataclasses.replace(signed, call_id=call_id)
 
 
 _SIGNER_TTL_S = 60.0
