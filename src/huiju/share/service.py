@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, public, require, visible
@@ -668,18 +668,16 @@ def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, desc
                            time=utcnow().isoformat(timespec="microseconds"))
 
     def write(into: UnitOfWork) -> int:
-        call = ExchangeCall(grant_id=grant_id, consumer_department_id=consumer, user_id=actor.user_id,
-                            purpose=purpose, channel=channel, fields=list(fields), rows=rows, bytes=len(body),
-                            status=200, request_hash=req_hash, response_hash=signed.response_hash,
-                            signature=signed.signature, key_fingerprint=fingerprint,
-                            created_at=datetime.fromisoformat(signed.time))
-        into.add(call)
-        into.session.flush()
+        call_id = into.session.execute(insert(ExchangeCall).returning(ExchangeCall.id), {
+            "grant_id": grant_id, "consumer_department_id": consumer, "user_id": actor.user_id, "purpose": purpose,
+            "channel": channel, "fields": list(fields), "rows": rows, "bytes": len(body), "status": 200,
+            "request_hash": req_hash, "response_hash": signed.response_hash, "signature": signed.signature,
+            "key_fingerprint": fingerprint, "created_at": datetime.fromisoformat(signed.time)}).scalar_one()
         into.session.execute(update(Grant).where(Grant.id == grant_id)
                              .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows))
-        into.emit(actor, DataDelivered(grant_id=grant_id, call_id=call.id, channel=channel, rows=rows,
+        into.emit(actor, DataDelivered(grant_id=grant_id, call_id=call_id, channel=channel, rows=rows,
                                        bytes=len(body), response_hash=signed.response_hash))
-        return call.id
+        return call_id
 
     call_id = uow.commit_grouped(write)
     return dataclasses.replace(signed, call_id=call_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,63 +28,70 @@ Write = Callable[["UnitOfWork"], Any]
 class _Item:
     events: list[PendingEvent]
     write: Write | None
+    ready: threading.Event = field(default_factory=threading.Event)  # set when done, or when asked to lead
     done: bool = False
     result: Any = None
     error: BaseException | None = None
 
 
 class GroupCommitter:
-    """Joins concurrent ``submit`` calls on one storage into shared transactions."""
+    """Joins concurrent ``submit`` calls on one storage into shared transactions.
+
+    At most one thread leads at a time: it takes the queue (its own item included), commits it, wakes each
+    caller in the batch, then hands the lead to the first caller that queued meanwhile, if any.
+    """
 
     def __init__(self, storage: Storage, max_batch: int = 256) -> None:
         self._storage = storage
         self._max_batch = max_batch
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Item] = []
         self._leading = False
 
     def submit(self, events: list[PendingEvent], write: Write | None = None) -> Any:
         """Commit ``events`` (in order) and whatever ``write(uow)`` adds, then return what ``write`` returned."""
         item = _Item(list(events), write)
-        with self._cond:
+        with self._lock:
             self._queue.append(item)
-            while not item.done:
-                if self._leading:
-                    self._cond.wait()
-                    continue
-                self._leading = True
+            lead, self._leading = not self._leading, True
+        if not lead:
+            item.ready.wait()
+        if not item.done:  # leading: the queue starts with this item
+            with self._lock:
                 batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
-                self._cond.release()
-                try:
-                    self._write(batch)
-                finally:
-                    self._cond.acquire()
-                    self._leading = False
-                    self._cond.notify_all()
+            try:
+                self._write(batch)
+            finally:
+                with self._lock:
+                    if self._queue:
+                        self._queue[0].ready.set()  # not done: it leads next
+                    else:
+                        self._leading = False
         if item.error is not None:
             raise item.error
         return item.result
 
     def _write(self, batch: list[_Item]) -> None:
-        """One transaction for the batch; if it fails, one transaction per item."""
+        """One transaction for the batch; if it fails, one transaction per item. Every item ends done."""
         try:
             results = self._commit(batch)
-        except BaseException:
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting callers
             if len(batch) == 1:
-                self._finish_alone(batch[0])
+                self._finish(batch[0], error=exc)
                 return
             for item in batch:
-                self._finish_alone(item)
+                try:
+                    self._finish(item, result=self._commit([item])[0])
+                except BaseException as alone:  # noqa: BLE001
+                    self._finish(item, error=alone)
             return
         for item, result in zip(batch, results, strict=True):
-            item.result, item.done = result, True
+            self._finish(item, result=result)
 
-    def _finish_alone(self, item: _Item) -> None:
-        try:
-            item.result = self._commit([item])[0]
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
-            item.error = exc
-        item.done = True
+    @staticmethod
+    def _finish(item: _Item, *, result: Any = None, error: BaseException | None = None) -> None:
+        item.result, item.error, item.done = result, error, True
+        item.ready.set()
 
     def _commit(self, batch: list[_Item]) -> list[Any]:
         results = []
