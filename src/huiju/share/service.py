@@ -547,12 +547,24 @@ def report_objection(uow: UnitOfWork, actor: Actor, grant_id: int, *, record_key
     return obj
 
 
-def list_objections(uow: UnitOfWork, actor: Actor, *, status: str | None = "open") -> list[Objection]:
+OBJECTION_BOXES = ("all", "inbox", "mine")
+
+
+def list_objections(uow: UnitOfWork, actor: Actor, *, status: str | None = "open", box: str = "all",
+                    grant_id: int | None = None) -> list[Objection]:
+    """疑义 reports the actor may see; ``box`` ``inbox``: on our data (our correction tasks), ``mine``: ours."""
     require(actor, P.GRANT_VIEW, department_id=next(iter(actor.departments()), None))
+    if box not in OBJECTION_BOXES:
+        raise Invalid("Box must be all, inbox or mine")
     query = select(Objection).where(visible(actor, P.GRANT_VIEW, Objection))
     if status:
         query = query.where(Objection.status == status)
-    return list(uow.session.scalars(query.order_by(Objection.id)))
+    if box != "all":
+        column = Objection.provider_department_id if box == "inbox" else Objection.consumer_department_id
+        query = query.where(column.in_(actor.departments()))
+    if grant_id is not None:
+        query = query.where(Objection.grant_id == grant_id)
+    return list(uow.session.scalars(query.order_by(Objection.id.desc())))
 
 
 def resolve_objection(uow: UnitOfWork, actor: Actor, objection_id: int, *, outcome: str, note: str) -> Objection:
