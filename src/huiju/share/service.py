@@ -686,7 +686,8 @@ def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, desc
             "request_hash": req_hash, "response_hash": signed.response_hash, "signature": signed.signature,
             "key_fingerprint": fingerprint, "created_at": datetime.fromisoformat(signed.time)}).scalar_one()
         into.session.execute(update(Grant).where(Grant.id == grant_id)
-                             .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows))
+                             .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows)
+                             .execution_options(synchronize_session=False))  # no grant is loaded in this unit
         into.emit(actor, DataDelivered(grant_id=grant_id, call_id=call_id, channel=channel, rows=rows,
                                        bytes=len(body), response_hash=signed.response_hash))
         return call_id
