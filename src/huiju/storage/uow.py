@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -164,7 +164,8 @@ class UnitOfWork:
         """Commit this unit's events (and ``write(uow)``) in a transaction shared with other threads' commits.
 
         For a use case whose only writes are its events and the rows ``write`` adds: this unit's own read
-        transaction ends first. Any other pending change makes it a plain ``commit`` (then ``write``).
+        transaction ends first (committing whatever it flushed, such as a key created on first use). Unflushed
+        changes or staged versions make it a plain ``commit`` instead (then ``write`` in a second one).
         """
         session = self.session
         if self._staged or session.new or session.dirty or session.deleted:

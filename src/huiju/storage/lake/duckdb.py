@@ -67,7 +67,7 @@ class DuckDBEngine:
         A plain query (no views, no functions: a grant's page) names its files in a WITH clause on the thread's
         cursor instead, which spares a cursor and a catalog change per call.
         """
-        if not views and not functions and not sql.lstrip()[:4].upper() == "WITH":
+        if not views and not functions and sql.lstrip()[:4].upper() != "WITH":
             bound = ", ".join(f'"{name}" AS ({_scan(name, files)})' for name, files in tables.items())
             return self._conn().sql(f"WITH {bound} {sql}" if bound else sql,
                                     params=list(params) if params else None).to_arrow_table()
