@@ -124,6 +124,22 @@ def test_sm2_standard_public_key_is_d_times_g() -> None:
     assert gmssl_pyx.sm2_verify_sm3_digest(bytes.fromhex(SM2_X + SM2_Y), digest, by_d_only)
 
 
+def test_sm2_default_id_signatures_are_standard_sm2() -> None:
+    """Signatures with the default id (Tongsuo) verify in GmSSL over e = SM3(Z_A || M) computed by hand; other
+    ids (GmSSL) verify only under their own id."""
+    signer_id = b"1234567812345678"
+    z_a = sm3((len(signer_id) * 8).to_bytes(2, "big") + signer_id
+              + bytes.fromhex(SM2_A + SM2_B + SM2_GX + SM2_GY + SM2_X + SM2_Y))
+    for i in range(20):
+        message = f"回执 {i}".encode()
+        signature = provider.sm2_sign(SM2_D, message)
+        assert gmssl_pyx.sm2_verify_sm3_digest(bytes.fromhex(SM2_X + SM2_Y), sm3(z_a + message), signature)
+        assert gmssl_pyx.sm2_verify(bytes.fromhex(SM2_X + SM2_Y), message, signature, signer_id)
+    other = provider.sm2_sign(SM2_D, b"m", signer_id=b"another signer")
+    assert provider.sm2_verify(SM2_PUBLIC, b"m", other, b"another signer")
+    assert not provider.sm2_verify(SM2_PUBLIC, b"m", other)
+
+
 def test_sm2_sign_verify_round_trip_and_flipped_bits() -> None:
     private, public = provider.sm2_generate_keypair()
     assert len(private) == 64 and len(public) == 130 and public.startswith("04")

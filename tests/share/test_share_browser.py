@@ -73,6 +73,26 @@ def test_request_approve_read_revoke_in_the_browser(live_url, page, shared):  # 
     assert page.locator("[data-testid=usage-chart] rect").count() == 1
     grant_url = page.url.split("?")[0]
 
+    # 疑义纠错: the user flags a value, GA's steward records the outcome from its home, the user sees it
+    page.goto(grant_url)
+    page.select_option("[data-testid=flag-form] select[name=field]", "年龄")
+    page.fill("[data-testid=flag-form] input[name=record_key]", "7")
+    page.fill("[data-testid=flag-form] input[name=reported_value]", "25")
+    page.fill("[data-testid=flag-form] input[name=suggested_value]", "52")
+    page.fill("[data-testid=flag-form] input[name=note]", "与社保登记不一致")
+    page.click("[data-testid=flag-form] button[type=submit]")
+    page.wait_for_selector("[data-testid=objections] >> text=与社保登记不一致")
+    assert "待处理" in page.text_content("[data-testid=objections] [data-testid=objection-status]")
+    login(page, live_url, "ga_steward")
+    assert page.text_content("[data-testid=open-objections]").strip() == "1"
+    page.select_option("[data-testid=objections] form select[name=outcome]", "corrected")
+    page.fill("[data-testid=objections] form input[name=note]", "已更正，下一版本生效")
+    page.click("[data-testid=objections] form button[type=submit]")
+    page.wait_for_selector("[data-testid=open-objections] >> text=0")
+    login(page, live_url, "rs_user")
+    page.goto(grant_url)
+    assert "已更正，下一版本生效" in page.text_content("[data-testid=objections]")
+
     login(page, live_url, "ga_steward")
     page.goto(grant_url)
     page.click("[data-testid=grant-revoke]")

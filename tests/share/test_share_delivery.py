@@ -144,3 +144,19 @@ def test_renew_within_limits_and_only_the_provider_manages(storage, people, shar
         service.revoke_grant(uow, people["ga_steward"], grant.id, reason="停止")
     with storage.uow() as uow, pytest.raises(Conflict):
         service.renew_grant(uow, people["ga_steward"], grant.id, days=30)
+
+
+def test_json_bodies_are_the_standard_encoders_bytes():
+    """orjson writes the bytes json.dumps wrote before for the values a page holds; huge integers still encode."""
+    import datetime as dt
+    import decimal
+
+    from huiju.share.delivery import _json_default, json_bytes
+
+    doc = {"rows": [{"编号": 7, "姓名": "王*明", "金额": decimal.Decimal("1.50"), "比例": 0.1, "有效": True,
+                     "日期": dt.date(2026, 1, 2), "时间": dt.datetime(2026, 1, 2, 3, 4, 5, 6),
+                     "带时区": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), "空": None,
+                     "控制": "a\x01\u2028\"\\", "二进制": b"\x00"}], "next_after": [7]}
+    standard = json.dumps(doc, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode()
+    assert json_bytes(doc) == standard
+    assert json.loads(json_bytes({"n": 2**70})) == {"n": 2**70}

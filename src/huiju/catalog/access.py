@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -222,9 +224,24 @@ def _source(uow: UnitOfWork, ds: Dataset, version: int | None) -> _Source:
 
 def _version_source(uow: UnitOfWork, ds: Dataset, row: LakeVersion) -> _Source:
     files = [uow.lake.abspath(row.path) / f for f in row.files]
-    info = lake_crypto.EncryptionInfo.from_schema(pq.read_schema(files[0])) if files else None
+    info = _encryption_info(files[0]) if files else None
     types = {f["name"]: f["type"] for f in row.schema if not lake_crypto.is_hidden(f["name"])}
     return _Source(ds, row, files, types, info)
+
+
+_ENCRYPTION_CACHE = 1024
+
+
+def _encryption_info(path: Path) -> lake_crypto.EncryptionInfo | None:
+    """The version's encryption facts from its first file's footer, read once per file (versions are immutable;
+    the file's size and time are part of the key, so a file written anew at the same path is read again)."""
+    stat = path.stat()
+    return _encryption_info_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=_ENCRYPTION_CACHE)
+def _encryption_info_of(path: str, _mtime_ns: int, _size: int) -> lake_crypto.EncryptionInfo | None:
+    return lake_crypto.EncryptionInfo.from_schema(pq.read_schema(path))
 
 
 def _decrypt_function(uow: UnitOfWork, info: lake_crypto.EncryptionInfo) -> ArrowFunction:
@@ -457,7 +474,8 @@ def read_rows(uow: UnitOfWork, actor: Actor, dataset_key: str, *, purpose: str, 
 
     Keyset pagination: give ``order_by`` and ``limit``; pass the result's ``next_after`` as ``after``.
     ``descending`` orders by every ``order_by`` field from the largest value down.
-    One ``DataRead`` audit event per call; ``commit=False`` leaves the commit to the caller's use case.
+    One ``DataRead`` audit event per call, committed before the rows are returned (in a transaction shared with
+    concurrent reads: storage.group_commit); ``commit=False`` leaves the commit to the caller's use case.
     """
     ds = _dataset(uow, dataset_key)
     _authorise(actor, ds, scope)
@@ -473,7 +491,7 @@ def read_rows(uow: UnitOfWork, actor: Actor, dataset_key: str, *, purpose: str, 
     n_filters = len(filters) + (len(scope.row_filter) if scope is not None else 0)
     uow.emit(actor, _event(actor, plan, table.num_rows, purpose, scope, n_filters))
     if commit:
-        uow.commit()
+        uow.commit_grouped()
     return ReadResult(table, ds.key, plan.source.version.number, plan.fields, plan.masked, plan.decrypted,
                       plan.watermark_code, next_after)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from huiju.errors import Invalid
@@ -89,6 +89,7 @@ def append_events(uow: Any, pending: list[Any]) -> None:
     ).one()
     seq = row.seq - len(pending)
     prev = row.last_hash
+    rows: list[dict[str, Any]] = []
     for item in pending:
         seq += 1
         event, actor = item.event, item.actor
@@ -98,10 +99,11 @@ def append_events(uow: Any, pending: list[Any]) -> None:
         payload = _payload_json(event.payload())
         content = canonical(seq, occurred, actor_id, actor_name, event.context, event.event_type, payload)
         digest = link_hash(prev, content)
-        session.add(AuditEntry(seq=seq, occurred_at=occurred, actor_id=actor_id, actor_name=actor_name,
-                               context=event.context, event_type=event.event_type, payload=payload,
-                               prev_hash=prev, hash=digest))
+        rows.append({"seq": seq, "occurred_at": occurred, "actor_id": actor_id, "actor_name": actor_name,
+                     "context": event.context, "event_type": event.event_type, "payload": payload,
+                     "prev_hash": prev, "hash": digest})
         prev = digest
+    session.execute(insert(AuditEntry), rows)  # one executemany, no ORM objects: a batch may hold hundreds
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
     every = uow.settings.audit_checkpoint_every
     forced = any(getattr(item.event, "forces_checkpoint", False) for item in pending)

@@ -17,7 +17,7 @@ from huiju.auth.roles import Actor
 from huiju.i18n import gettext as _
 from huiju.share import receipts, service
 from huiju.share.filters import describe
-from huiju.share.workflow import STATE_LABELS, State
+from huiju.share.workflow import OBJECTION_LABELS, STATE_LABELS, State
 from huiju.storage.uow import UnitOfWork
 
 CLI_ACTOR = Actor.system("cli")
@@ -233,6 +233,45 @@ def register(app: typer.Typer, storage_for: Callable[[typer.Context], Any], cons
         with storage_for(ctx).uow() as uow:
             d = service.changes_since(uow, _actor(uow, as_), grant_id, since, request={"cli": "changes"})
         _write(d, out, receipt_out)
+
+    @share.command("flag")
+    def flag(ctx: typer.Context, grant_id: int, as_: str = typer.Option(..., "--as", help="The reporting user."),
+             field: str = typer.Option(..., help="The field whose value is believed wrong."),
+             key: str = typer.Option(..., help="The record's key value, as delivered."),
+             seen: str = typer.Option(None, help="The value delivered."),
+             suggested: str = typer.Option(None, help="The value believed right."),
+             reason: str = typer.Option(..., help="Why the value is believed wrong.")) -> None:
+        """疑义纠错: flag a delivered value; the providing department gets a correction task."""
+        with storage_for(ctx).uow() as uow:
+            obj = service.report_objection(uow, _actor(uow, as_), grant_id, record_key=key, field=field,
+                                           reported_value=seen, suggested_value=suggested, note=reason)
+        console.print(_("Report %(id)s sent to the providing department.") % {"id": obj.id})
+
+    @share.command("corrections")
+    def corrections(ctx: typer.Context, box: str = typer.Option("all", help="inbox (on our data) | mine | all"),
+                    status: str = typer.Option("open", help="open | corrected | confirmed_correct | rejected | any"),
+                    as_: str = typer.Option(None, "--as", help=AS_HELP)) -> None:
+        """List 疑义 reports: correction tasks on our data, or values we flagged, with their outcomes."""
+        with storage_for(ctx).uow() as uow:
+            table = Table("#", _("Grant"), _("Dataset"), _("Field"), _("Record key"), _("Value seen"),
+                          _("Suggested value"), _("Reason"), _("Status"), _("Outcome"))
+            for o in service.list_objections(uow, _actor(uow, as_), status=None if status == "any" else status,
+                                             box=box):
+                table.add_row(str(o.id), str(o.grant_id), o.dataset_key, o.field, o.record_key,
+                              o.reported_value or "—", o.suggested_value or "—", o.note,
+                              _(OBJECTION_LABELS.get(o.status, o.status)), o.outcome_note or "—")
+        console.print(table)
+
+    @share.command("resolve-correction")
+    def resolve_correction(ctx: typer.Context, objection_id: int,
+                           outcome: str = typer.Option(..., help="corrected | confirmed_correct | rejected"),
+                           note: str = typer.Option(..., help="What was done, or why not."),
+                           as_: str = typer.Option(None, "--as", help=AS_HELP)) -> None:
+        """Record the outcome of a correction task on our data."""
+        with storage_for(ctx).uow() as uow:
+            obj = service.resolve_objection(uow, _actor(uow, as_), objection_id, outcome=outcome, note=note)
+        console.print(_("Report %(id)s: %(status)s") % {"id": obj.id,
+                                                        "status": _(OBJECTION_LABELS.get(obj.status, obj.status))})
 
     @share.command("public-key")
     def public_key(ctx: typer.Context) -> None:

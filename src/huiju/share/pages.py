@@ -1,5 +1,6 @@
 """HTML pages of sharing: apply for an entry, my requests, the department inbox with SLA countdowns, a request's
-thread and decision, the grant page with its usage chart, and the operator's overview of overdue requests."""
+thread and decision, the grant page with its usage chart and 疑义 reports, the correction tasks (疑义纠错) of a
+providing department, and the operator's overview of overdue requests."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from huiju.auth.authz import allowed
 from huiju.catalog import service as catalog_service
 from huiju.security.masking import MASKS
+from huiju.share import permissions as P
 from huiju.share import service
 from huiju.share.filters import describe
-from huiju.share.workflow import STATE_LABELS, Party, State, steps_from
+from huiju.share.workflow import OBJECTION_LABELS, STATE_LABELS, Party, State, steps_from
 from huiju.storage.db import utcnow
 from huiju.web.deps import ActorDep, CsrfDep, UowDep
 from huiju.web.rendering import render, require_login
@@ -22,7 +25,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def _ctx() -> dict[str, Any]:
-    return {"state_label": lambda s: STATE_LABELS[State(s)], "describe": describe}
+    return {"state_label": lambda s: STATE_LABELS[State(s)], "describe": describe,
+            "objection_label": lambda s: OBJECTION_LABELS.get(s, s)}
+
 
 
 @router.get("/share/apply/{entry_id}", response_class=HTMLResponse)
@@ -101,7 +106,45 @@ def grant_page(request: Request, grant_id: int, uow: UowDep, actor: ActorDep, pr
     peak = max([u["rows"] for u in usage] or [1]) or 1
     return render(request, actor, "share/grant.html", grant=grant, usage=usage, peak=peak, sample=sample,
                   calls=service.list_calls(uow, actor, grant_id, limit=20),
+                  objections=service.list_objections(uow, actor, status=None, grant_id=grant_id),
+                  can_flag=allowed(actor, P.OBJECTION_REPORT, department_id=grant.consumer_department_id),
+                  can_resolve=lambda o: _can_resolve(actor, o),
                   status=grant.status(utcnow()), **_ctx())
+
+
+@router.post("/share/grants/{grant_id}/objections", dependencies=[CsrfDep])
+def flag_value(request: Request, grant_id: int, uow: UowDep, actor: ActorDep,
+               field: Annotated[str, Form()] = "", record_key: Annotated[str, Form()] = "",
+               reported_value: Annotated[str, Form()] = "", suggested_value: Annotated[str, Form()] = "",
+               note: Annotated[str, Form()] = "") -> Response:
+    """疑义纠错: the using department flags a delivered value; the provider gets a correction task."""
+    require_login(actor)
+    service.report_objection(uow, actor, grant_id, record_key=record_key, field=field,
+                             reported_value=reported_value or None, suggested_value=suggested_value or None,
+                             note=note)
+    return RedirectResponse(f"/share/grants/{grant_id}#objections", status_code=303)
+
+
+@router.get("/share/objections", response_class=HTMLResponse)
+def objections(request: Request, uow: UowDep, actor: ActorDep, box: str = "inbox", status: str = "") -> Response:
+    require_login(actor)
+    rows = service.list_objections(uow, actor, status=status or None, box=box)
+    return render(request, actor, "share/objections.html", objections=rows, box=box, status=status,
+                  can_resolve=lambda o: _can_resolve(actor, o), **_ctx())
+
+
+def _can_resolve(actor: Any, objection: Any) -> bool:
+    """Whether to show the outcome form (the service decides; this only hides a form that would be refused)."""
+    return allowed(actor, P.OBJECTION_RESOLVE, department_id=objection.provider_department_id)
+
+
+@router.post("/share/objections/{objection_id}/resolve", dependencies=[CsrfDep])
+def resolve(request: Request, objection_id: int, uow: UowDep, actor: ActorDep,
+            outcome: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
+            back: Annotated[str, Form()] = "") -> Response:
+    require_login(actor)
+    service.resolve_objection(uow, actor, objection_id, outcome=outcome, note=note)
+    return RedirectResponse(back if back in ("/", "/share/objections") else "/share/objections", status_code=303)
 
 
 @router.post("/share/grants/{grant_id}/{change}", dependencies=[CsrfDep])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, public, require, visible
@@ -547,12 +547,24 @@ def report_objection(uow: UnitOfWork, actor: Actor, grant_id: int, *, record_key
     return obj
 
 
-def list_objections(uow: UnitOfWork, actor: Actor, *, status: str | None = "open") -> list[Objection]:
+OBJECTION_BOXES = ("all", "inbox", "mine")
+
+
+def list_objections(uow: UnitOfWork, actor: Actor, *, status: str | None = "open", box: str = "all",
+                    grant_id: int | None = None) -> list[Objection]:
+    """疑义 reports the actor may see; ``box`` ``inbox``: on our data (our correction tasks), ``mine``: ours."""
     require(actor, P.GRANT_VIEW, department_id=next(iter(actor.departments()), None))
+    if box not in OBJECTION_BOXES:
+        raise Invalid("Box must be all, inbox or mine")
     query = select(Objection).where(visible(actor, P.GRANT_VIEW, Objection))
     if status:
         query = query.where(Objection.status == status)
-    return list(uow.session.scalars(query.order_by(Objection.id)))
+    if box != "all":
+        column = Objection.provider_department_id if box == "inbox" else Objection.consumer_department_id
+        query = query.where(column.in_(actor.departments()))
+    if grant_id is not None:
+        query = query.where(Objection.grant_id == grant_id)
+    return list(uow.session.scalars(query.order_by(Objection.id.desc())))
 
 
 def resolve_objection(uow: UnitOfWork, actor: Actor, objection_id: int, *, outcome: str, note: str) -> Objection:
@@ -655,36 +667,33 @@ def _describe(actor: Actor, grant: Grant, channel: str, request: dict[str, Any] 
 
 def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, description: dict[str, Any],
                  body: bytes, fields: list[str], rows: int) -> receipts.Receipt:
-    """Sign the receipt, then log the call, count it against the quotas and commit in a transaction that starts
-    by writing.
+    """Sign the receipt, then log the call, count it against the quotas and audit it (with the read's own
+    events), committed before the response leaves.
 
-    The read snapshot is ended first (its events stay pending for the commit below): SQLite cannot turn a reader into a writer once another connection has
-    committed, so the write must come first. Threads of this process queue on a lock instead of SQLite's
-    sleeping busy handler, which would leave the database idle between retries; only the writes are inside it.
+    The commit is grouped (storage.group_commit): calls finishing at the same time share one transaction, which
+    starts by writing (SQLite cannot turn a reader into a writer once another connection has committed).
     """
     grant_id, consumer, purpose = grant.id, grant.consumer_department_id, grant.purpose
     fingerprint, private = _receipt_key(uow)
     req_hash = receipts.request_hash(description)
     signed = receipts.sign(private, fingerprint, call_id=0, grant_id=grant_id, req_hash=req_hash, body=body,
                            time=utcnow().isoformat(timespec="microseconds"))
-    uow.session.commit()  # ends the read snapshot, keeping keys the read created on first use
-    with _evidence_lock:
-        call = ExchangeCall(grant_id=grant_id, consumer_department_id=consumer, user_id=actor.user_id,
-                            purpose=purpose, channel=channel, fields=list(fields), rows=rows, bytes=len(body),
-                            status=200, request_hash=req_hash, response_hash=signed.response_hash,
-                            signature=signed.signature, key_fingerprint=fingerprint,
-                            created_at=datetime.fromisoformat(signed.time))
-        uow.add(call)
-        uow.session.flush()
-        uow.session.execute(update(Grant).where(Grant.id == grant_id)
-                            .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows))
-        uow.emit(actor, DataDelivered(grant_id=grant_id, call_id=call.id, channel=channel, rows=rows,
-                                      bytes=len(body), response_hash=signed.response_hash))
-        uow.commit()
-    return dataclasses.replace(signed, call_id=call.id)
 
+    def write(into: UnitOfWork) -> int:
+        call_id = into.session.execute(insert(ExchangeCall).returning(ExchangeCall.id), {
+            "grant_id": grant_id, "consumer_department_id": consumer, "user_id": actor.user_id, "purpose": purpose,
+            "channel": channel, "fields": list(fields), "rows": rows, "bytes": len(body), "status": 200,
+            "request_hash": req_hash, "response_hash": signed.response_hash, "signature": signed.signature,
+            "key_fingerprint": fingerprint, "created_at": datetime.fromisoformat(signed.time)}).scalar_one()
+        into.session.execute(update(Grant).where(Grant.id == grant_id)
+                             .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows)
+                             .execution_options(synchronize_session=False))  # no grant is loaded in this unit
+        into.emit(actor, DataDelivered(grant_id=grant_id, call_id=call_id, channel=channel, rows=rows,
+                                       bytes=len(body), response_hash=signed.response_hash))
+        return call_id
 
-_evidence_lock = threading.Lock()
+    call_id = uow.commit_grouped(write)
+    return dataclasses.replace(signed, call_id=call_id)
 
 
 _SIGNER_TTL_S = 60.0

@@ -161,3 +161,8 @@ def remind_at(deadline: datetime, clock: Clock, calendar: WorkCalendar) -> datet
         if calendar.is_workday(day):
             left -= 1
     return datetime.combine(day, time(0), CHINA).astimezone(deadline.tzinfo)
+
+
+# 疑义纠错 reports have a state machine of their own: open until the providing department records an outcome.
+OBJECTION_LABELS = {"open": N_("open"), "corrected": N_("corrected"), "confirmed_correct": N_("confirmed correct"),
+                    "rejected": N_("rejected")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from huiju.config import Settings
 from huiju.errors import NotFound
 from huiju.events import Event, subscribers
 from huiju.storage.db import make_engine, make_sessionmaker
+from huiju.storage.group_commit import GroupCommitter, Write
 from huiju.storage.lake import Lake, LakeEngine, LakeVersion, StagedVersion
 from huiju.storage.lake import make_engine as make_lake_engine
 
@@ -38,6 +40,8 @@ class Storage:
     sessions: sessionmaker
     lake: Lake
     lake_engine: LakeEngine
+    _group: GroupCommitter | None = field(default=None, init=False, repr=False)
+    _group_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Storage:
@@ -47,6 +51,14 @@ class Storage:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self)
+
+    @property
+    def group(self) -> GroupCommitter:
+        """The group committer of this storage (see storage.group_commit)."""
+        with self._group_lock:
+            if self._group is None:
+                self._group = GroupCommitter(self)
+            return self._group
 
     def close(self) -> None:
         self.engine.dispose()
@@ -147,6 +159,27 @@ class UnitOfWork:
             raise
         self._staged = []
         return published
+
+    def commit_grouped(self, write: Write | None = None) -> Any:
+        """Commit this unit's events (and ``write(uow)``) in a transaction shared with other threads' commits.
+
+        For a use case whose only writes are its events and the rows ``write`` adds: this unit's own read
+        transaction ends first (committing whatever it flushed, such as a key created on first use). Unflushed
+        changes or staged versions make it a plain ``commit`` instead (then ``write`` in a second one).
+        """
+        session = self.session
+        if self._staged or session.new or session.dirty or session.deleted:
+            self.commit()
+            if write is None:
+                return None
+            result = write(self)
+            self.commit()
+            return result
+        pending, self._events = self._events, []
+        session.commit()  # ends the read snapshot (SQLite: a reader cannot become a writer after others wrote)
+        if not pending and write is None:
+            return None
+        return self.storage.group.submit(pending, write)
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from huiju.auth import service as auth_service
+from huiju.auth.authz import allowed
 from huiju.auth.roles import Role
 from huiju.catalog import service as catalog_service
 from huiju.catalog import vocab as catalog_vocab
@@ -17,6 +18,9 @@ from huiju.ingest import service as ingest_service
 from huiju.ingest.authority import service as authority_service
 from huiju.ingest.authority.models import STATUS_LABELS
 from huiju.security import service as security_service
+from huiju.share import service as share_service
+from huiju.share.workflow import OBJECTION_LABELS
+from huiju.share.permissions import OBJECTION_RESOLVE
 from huiju.web.deps import SESSION_COOKIE, ActorDep, CsrfDep, UowDep
 from huiju.web.rendering import render
 from huiju.web.rendering import require_login as _require_login
@@ -87,6 +91,10 @@ def home(request: Request, uow: UowDep, actor: ActorDep) -> Response:
                           tasks=authority_service.list_tasks(uow, actor, limit=20),
                           open_tasks=authority_service.count_open_tasks(uow, actor),
                           jobs=ingest_service.list_jobs(uow, actor, limit=10), status_labels=STATUS_LABELS,
+                          objections=share_service.list_objections(uow, actor, status="open", box="inbox"),
+                          can_resolve=lambda o: allowed(actor, OBJECTION_RESOLVE,
+                                                        department_id=o.provider_department_id),
+                          objection_label=lambda s: OBJECTION_LABELS.get(s, s),
                           overdue=catalog_service.overdue_entries(uow, actor), catalog_vocab=catalog_vocab)
         return render(request, actor, "home/dept_user.html", departments=departments)
     return render(request, actor, "home/public.html")
