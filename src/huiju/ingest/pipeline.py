@@ -39,12 +39,14 @@ import pyarrow.compute as pc
 
 from huiju.i18n import N_, translations
 from huiju.ingest.connectors.base import ROW_COLUMN, Connector, schema_for
-from huiju.ingest.quality import Rule, split_batch
+from huiju.ingest.quality import FusedCheck, Rule, compile_fused, split_batch
 from huiju.ingest.schema import TableSchema
 from huiju.ingest.validators_sql import quote_ident
 from huiju.storage.lake import StagedVersion
 
 CHUNK_ROWS = 524_288  # rows per split_batch call; see the module docstring
+FUSED_BATCH_ROWS = 1 << 17  # rows per Arrow batch of the fused query, gathered into chunks
+FUSED_VIEW = "__huiju_file"
 DUPLICATE_KEY = N_("Duplicate primary key %(key)s (already loaded from an earlier row)")
 EXTRA_COLUMNS = N_("Columns not in the schema were kept as text: %(columns)s")
 UNPARSED = "unparsed"
@@ -79,63 +81,125 @@ def _zh(message: str, params: dict[str, Any]) -> str:
 def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], staged: StagedVersion, *,
                  today: date, quarantine: Callable[[list[Quarantined]], None],
                  progress: Callable[[int], None] | None = None,
-                 previous: Iterable[pa.RecordBatch] = (), chunk_rows: int = CHUNK_ROWS) -> PipelineStats:
+                 previous: Iterable[pa.RecordBatch] = (), chunk_rows: int = CHUNK_ROWS,
+                 discard: Callable[[], None] | None = None) -> PipelineStats:
     """Stream every chunk through validation; accepted rows go to ``staged``, the others to ``quarantine``.
 
     Three stages overlap (see the module docstring): the connector reads the next chunk in a thread, this
     thread checks the current one and files its rejects, and a writer thread encodes the previous chunk's
     accepted rows to Parquet. ``quarantine`` and ``progress`` are only ever called from the caller's thread.
+
+    A connector offering ``fused_source()`` (a CSV file DuckDB can read) is read and checked by one DuckDB query
+    when the caller can start over: ``staged`` has ``reset()`` and ``discard`` empties what ``quarantine`` got.
+    If DuckDB stops on the file (a ragged row, a quote never closed, bad UTF-8), both are emptied and the file is
+    read again through ``connector.read()``, which reports each such row with its number.
     """
+    source = getattr(connector, "fused_source", None)
+    fused_sql = source() if callable(source) and discard is not None and hasattr(staged, "reset") \
+        and isinstance(previous, (tuple, list)) and not previous else None
+    if fused_sql is not None:
+        check = compile_fused(schema, rules, source_sql=fused_sql, columns=list(connector.columns),
+                              relation=FUSED_VIEW, today=today)
+        advance = getattr(connector, "advance", None)
+
+        def counted(n: int) -> None:
+            if advance is not None:
+                advance(n)
+            if progress:
+                progress(n)
+
+        try:
+            stats = _run(_fused_chunks(check, chunk_rows), connector, schema, rules, staged, today=today,
+                         quarantine=quarantine, progress=counted, previous=(), fused=check)
+        except duckdb.Error:  # DuckDB cannot read it as it is: start over on the connector's own reader
+            staged.reset()  # type: ignore[attr-defined]
+            discard()
+            rewind = getattr(connector, "rewind", None)
+            if rewind is not None:
+                rewind()
+        else:
+            for hook in ("fused_finished", "release"):
+                call = getattr(connector, hook, None)
+                if call is not None:
+                    call()
+            return _finish(stats, connector)
+    stats = _run(_chunks(connector.read(), chunk_rows), connector, schema, rules, staged, today=today,
+                 quarantine=quarantine, progress=progress, previous=previous)
+    return _finish(stats, connector, quarantine)
+
+
+def _run(chunks: Iterable[pa.Table], connector: Connector, schema: TableSchema, rules: list[Rule],
+         staged: StagedVersion, *, today: date, quarantine: Callable[[list[Quarantined]], None],
+         progress: Callable[[int], None] | None, previous: Iterable[pa.RecordBatch],
+         fused: FusedCheck | None = None) -> PipelineStats:
     stats = PipelineStats()
     conn = duckdb.connect(":memory:")
     key = list(schema.primary_key or [])
     seen = _KeysSeen(conn, key) if key else None
-    with _Writer(staged) as writer, _Prefetch(_chunks(connector.read(), chunk_rows)) as chunks:
-        for batch in previous:  # append mode: the current version's rows come first
-            writer.write(batch)
-        for table in chunks:
-            result = split_batch(conn, table, schema, rules, today=today)
-            accepted = result.accepted
-            held: dict[int, Quarantined] = {}
-            for reject in result.rejects:
-                item = held.setdefault(reject.row, Quarantined(reject.row, {}, []))
-                item.reasons.append({"field": reject.field, "rule": reject.rule, "message": reject.message_zh})
-                stats.rule_counts[reject.rule] += 1
-            if held:
-                for raw in result.rejected_raw.to_pylist():
-                    held[raw.pop(ROW_COLUMN)].raw = raw
-            if seen is not None and accepted.num_rows:
-                accepted, dupes = seen.split(accepted)
-                for row, raw, key_text in dupes:
-                    held[row] = Quarantined(row, raw, [{"field": "+".join(key), "rule": "primary_key",
-                                                        "message": _zh(DUPLICATE_KEY, {"key": key_text})}])
-                    stats.rule_counts["primary_key"] += 1
-            if accepted.num_rows or not writer.wrote:
-                writer.write(accepted.drop_columns([ROW_COLUMN]))
-            if held:
-                quarantine(sorted(held.values(), key=lambda q: q.row))
-            if result.extra_columns and not stats.rows_read:
-                stats.notices.append(_zh(EXTRA_COLUMNS, {"columns": "、".join(result.extra_columns)}))
-            stats.rows_read += table.num_rows
-            stats.rows_accepted += accepted.num_rows
-            stats.rows_rejected += len(held)
-            if progress:
-                progress(table.num_rows)
-            del table, result, accepted, held  # free this chunk before the next one is gathered
-        if not writer.wrote:  # a header-only delivery is a valid, empty version with the declared columns
-            empty = pa.Table.from_batches([], schema=schema_for(connector.columns))
-            writer.write(split_batch(conn, empty, schema, rules, today=today).accepted.drop_columns([ROW_COLUMN]))
+    try:
+        with _Writer(staged) as writer, _Prefetch(chunks) as tables:
+            for batch in previous:  # append mode: the current version's rows come first
+                writer.write(batch)
+            for table in tables:
+                result = split_batch(conn, table, schema, rules, today=today, fused=fused)
+                accepted = result.accepted
+                held: dict[int, Quarantined] = {}
+                for reject in result.rejects:
+                    item = held.setdefault(reject.row, Quarantined(reject.row, {}, []))
+                    item.reasons.append({"field": reject.field, "rule": reject.rule, "message": reject.message_zh})
+                    stats.rule_counts[reject.rule] += 1
+                if held:
+                    for raw in result.rejected_raw.to_pylist():
+                        held[raw.pop(ROW_COLUMN)].raw = raw
+                if seen is not None and accepted.num_rows:
+                    accepted, dupes = seen.split(accepted)
+                    for row, raw, key_text in dupes:
+                        held[row] = Quarantined(row, raw, [{"field": "+".join(key), "rule": "primary_key",
+                                                            "message": _zh(DUPLICATE_KEY, {"key": key_text})}])
+                        stats.rule_counts["primary_key"] += 1
+                if accepted.num_rows or not writer.wrote:
+                    writer.write(accepted.drop_columns([ROW_COLUMN]))
+                if held:
+                    quarantine(sorted(held.values(), key=lambda q: q.row))
+                if result.extra_columns and not stats.rows_read:
+                    stats.notices.append(_zh(EXTRA_COLUMNS, {"columns": "、".join(result.extra_columns)}))
+                stats.rows_read += result.rows_read
+                stats.rows_accepted += accepted.num_rows
+                stats.rows_rejected += len(held)
+                if progress:
+                    progress(result.rows_read)
+                del table, result, accepted, held  # free this chunk before the next one is gathered
+            if not writer.wrote:  # a header-only delivery is a valid, empty version with the declared columns
+                empty = pa.Table.from_batches([], schema=schema_for(connector.columns))
+                writer.write(split_batch(conn, empty, schema, rules, today=today).accepted.drop_columns([ROW_COLUMN]))
+    finally:
+        conn.close()
+    return stats
+
+
+def _finish(stats: PipelineStats, connector: Connector,
+            quarantine: Callable[[list[Quarantined]], None] | None = None) -> PipelineStats:
+    """The connector's unparseable rows (quarantined as read) and notices, and the nothing-lost check."""
     unparsed = [Quarantined(r.row, {"_line": r.raw}, [{"field": "", "rule": UNPARSED, "message": _zh(r.reason, dict(r.params))}])
-                for r in connector.rejects]
-    if unparsed:
+                for r in connector.rejects] if quarantine is not None else []
+    if unparsed and quarantine is not None:
         quarantine(unparsed)
         stats.rule_counts[UNPARSED] += len(unparsed)
     stats.rows_read += len(unparsed)
     stats.rows_rejected += len(unparsed)
     stats.notices.extend(n.localized() for n in connector.warnings)
-    conn.close()
     stats.check()
     return stats
+
+
+def _fused_chunks(check: FusedCheck, chunk_rows: int) -> Iterator[pa.Table]:
+    """The fused query's output gathered into chunks; DuckDB parses and checks on all its threads meanwhile."""
+    conn = duckdb.connect(":memory:")
+    try:
+        conn.execute(f"CREATE TEMP VIEW {FUSED_VIEW} AS {check.relation_sql}")
+        yield from _chunks(conn.sql(check.sql).to_arrow_reader(min(chunk_rows, FUSED_BATCH_ROWS)), chunk_rows)
+    finally:
+        conn.close()
 
 
 def _chunks(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.Table]:
