@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from huiju.auth.authz import require, visible
 from huiju.auth.roles import Actor
@@ -214,24 +214,31 @@ class _Spool:
         self.count = 0
 
     def add(self, rows: list[Quarantined]) -> None:
-        pickle.dump([(q.row, q.raw, q.reasons) for q in rows], self.file)
+        """Serialise here, while the pipeline's other threads run, so the final transaction only inserts."""
+        pickle.dump([(q.row, json.dumps(q.raw), json.dumps(q.reasons)) for q in rows], self.file)
         self.count += len(rows)
 
     def insert(self, uow: UnitOfWork, job_id: int) -> None:
+        """executemany on the driver's cursor with the JSON already text: the ORM's bulk insert spent ~75 µs a row
+        on parameter processing (0.9 CPU s for the 12,000 rows of the 1M-row bench file), all after the pipeline."""
+        conn = uow.session.connection()
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        as_json = f"CAST({mark} AS JSON)" if conn.dialect.name == "postgresql" else mark
+        sql = (f"INSERT INTO {QuarantineRow.__tablename__} (job_id, row_number, raw, reasons, status) "
+               f"VALUES ({mark}, {mark}, {as_json}, {as_json}, 'open')")
         self.file.seek(0)
-        pending: list[dict[str, Any]] = []
+        pending: list[tuple[int, int, str, str]] = []
         while True:
             try:
                 part = pickle.load(self.file)
             except EOFError:
                 break
-            pending += [{"job_id": job_id, "row_number": r, "raw": raw, "reasons": reasons, "status": "open"}
-                        for r, raw, reasons in part]
+            pending += [(job_id, r, raw, reasons) for r, raw, reasons in part]
             if len(pending) >= QUARANTINE_FLUSH:
-                uow.session.execute(insert(QuarantineRow), pending)
+                conn.exec_driver_sql(sql, pending)
                 pending = []
         if pending:
-            uow.session.execute(insert(QuarantineRow), pending)
+            conn.exec_driver_sql(sql, pending)
 
     def reset(self) -> None:
         """Forget every row added (the pipeline reads the input again)."""
