@@ -135,7 +135,7 @@ CSV_ROWS = ["91350100M000100Y43,甲公司,\"1,000.50\",2020年1月5日, 备注 "
 
 
 def _csv_run(tmp_path: Path, text: str, *, fused: bool, chunk_rows: int = 1000,
-             encoding: str = "utf-8") -> tuple[Any, list[Quarantined], pa.Table, int]:
+             encoding: str = "utf-8", counted: bool = False) -> tuple[Any, list[Quarantined], pa.Table, int]:
     from huiju.ingest.connectors.csv import CsvConnector
 
     path = tmp_path / f"in-{fused}.csv"
@@ -151,7 +151,13 @@ def _csv_run(tmp_path: Path, text: str, *, fused: bool, chunk_rows: int = 1000,
         discards.append(len(held))
         held.clear()
 
-    stats = run_pipeline(CsvConnector(path), schema, rules_from_schema(schema), staged, today=TODAY,
+    connector: Any = CsvConnector(path, batch_rows=2, block_bytes=64)  # the first batch: the first ~3 rows
+    if counted:  # as ingest.service hands it over: wrapped, its first batch peeked
+        from huiju.ingest.service import _Counted
+
+        connector = _Counted(connector, lambda n: None, hash_batches=False)
+        assert connector.peek() is not None
+    stats = run_pipeline(connector, schema, rules_from_schema(schema), staged, today=TODAY,
                          quarantine=held.extend, chunk_rows=chunk_rows, discard=discard if fused else None)
     staged.close()
     table = pa.concat_tables(pq.read_table(staged.dir / f) for f in staged.files)
@@ -182,6 +188,7 @@ def test_the_fused_duckdb_path_gives_what_the_connector_path_gives(tmp_path: Pat
     fused, slow = _csv_run(tmp_path, text, fused=True), _csv_run(tmp_path, text, fused=False)
     assert fused[3] == 0 and any(calls) and not all(calls)  # the fused run did not start over
     _same(fused, slow)
+    _same(_csv_run(tmp_path, text, fused=True, counted=True), slow)
     by_row = {q.row: q for q in fused[1]}
     assert set(by_row) == {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}  # row 1 alone is clean
     assert by_row[2].reasons[0]["rule"] == "uscc:code" and by_row[2].raw["name"] == "乙公司"
@@ -203,6 +210,9 @@ def test_the_fused_path_starts_over_on_the_connector_when_duckdb_cannot_read_the
     data_slow = _csv_run(tmp_path, text, fused=False)
     assert data_fused[3] == 1  # the fused attempt was dropped, quarantine emptied once
     _same(data_fused, data_slow)
+    wrapped = _csv_run(tmp_path, text, fused=True, counted=True)  # the peeked reader was closed: read() reopens
+    assert wrapped[3] == 1
+    _same(wrapped, data_slow)
     if bad == "ragged":
         assert [q.reasons[0]["rule"] for q in data_fused[1] if q.row == 8] == ["unparsed"]
 

@@ -45,7 +45,9 @@ from huiju.ingest.validators_sql import quote_ident
 from huiju.storage.lake import StagedVersion
 
 CHUNK_ROWS = 524_288  # rows per split_batch call; see the module docstring
-FUSED_BATCH_ROWS = 1 << 17  # rows per Arrow batch of the fused query, gathered into chunks
+FUSED_BATCH_ROWS = 1 << 16  # rows per Arrow batch of the fused query, gathered into chunks
+FUSED_CHUNK_ROWS = 262_144  # no statement to plan per chunk on the fused path, so smaller chunks: less memory
+FUSED_MEMORY = "512MB"  # DuckDB's own limit for the fused query (its CSV buffers and the streamed result)
 FUSED_VIEW = "__huiju_file"
 DUPLICATE_KEY = N_("Duplicate primary key %(key)s (already loaded from an earlier row)")
 EXTRA_COLUMNS = N_("Columns not in the schema were kept as text: %(columns)s")
@@ -108,8 +110,11 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
             if progress:
                 progress(n)
 
+        release = getattr(connector, "release", None)
+        if release is not None:
+            release()
         try:
-            stats = _run(_fused_chunks(check, chunk_rows), connector, schema, rules, staged, today=today,
+            stats = _run(_fused_chunks(check, min(chunk_rows, FUSED_CHUNK_ROWS)), connector, schema, rules, staged, today=today,
                          quarantine=quarantine, progress=counted, previous=(), fused=check)
         except duckdb.Error:  # DuckDB cannot read it as it is: start over on the connector's own reader
             staged.reset()  # type: ignore[attr-defined]
@@ -118,10 +123,9 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
             if rewind is not None:
                 rewind()
         else:
-            for hook in ("fused_finished", "release"):
-                call = getattr(connector, hook, None)
-                if call is not None:
-                    call()
+            finished = getattr(connector, "fused_finished", None)
+            if finished is not None:
+                finished()
             return _finish(stats, connector)
     stats = _run(_chunks(connector.read(), chunk_rows), connector, schema, rules, staged, today=today,
                  quarantine=quarantine, progress=progress, previous=previous)
@@ -194,7 +198,7 @@ def _finish(stats: PipelineStats, connector: Connector,
 
 def _fused_chunks(check: FusedCheck, chunk_rows: int) -> Iterator[pa.Table]:
     """The fused query's output gathered into chunks; DuckDB parses and checks on all its threads meanwhile."""
-    conn = duckdb.connect(":memory:")
+    conn = duckdb.connect(":memory:", config={"memory_limit": FUSED_MEMORY})
     try:
         conn.execute(f"CREATE TEMP VIEW {FUSED_VIEW} AS {check.relation_sql}")
         yield from _chunks(conn.sql(check.sql).to_arrow_reader(min(chunk_rows, FUSED_BATCH_ROWS)), chunk_rows)

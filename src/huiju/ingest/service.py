@@ -158,7 +158,7 @@ class _Counted:
         from cryptography.hazmat.primitives import hashes
 
         self.inner, self.on_rows, self.done = inner, on_rows, 0
-        self._batches = iter(inner.read())
+        self._batches: Iterator[pa.RecordBatch] | None = iter(inner.read())
         self._peeked: list[pa.RecordBatch] = []
         self._digest = hashes.Hash(hashes.SM3()) if hash_batches else None
 
@@ -172,7 +172,8 @@ class _Counted:
         return first
 
     def read(self) -> Iterator[pa.RecordBatch]:
-        for batch in chain(self._peeked, self._batches):
+        batches = self._batches if self._batches is not None else iter(self.inner.read())
+        for batch in chain(self._peeked, batches):
             self.done += batch.num_rows
             if self._digest is not None:
                 self._digest.update(batch.serialize().to_pybytes())
@@ -194,11 +195,12 @@ class _Counted:
         self.done = 0
 
     def release(self) -> None:
-        """The fused query read the file: close the reader opened for peek()."""
+        """The fused query reads the file: close the reader opened for peek() (and its read-ahead buffers);
+        read() opens a new one if the pipeline falls back to it."""
         close = getattr(self._batches, "close", None)
         if close is not None:
             close()
-        self._peeked = []
+        self._batches, self._peeked = None, []
 
     def sm3(self) -> str | None:
         """SM3 over the Arrow IPC bytes of every batch read: what a database or API delivered, for lineage."""
