@@ -283,7 +283,7 @@ def _reject_records(failed: pa.Table, raw: pa.Table, schema: TableSchema, rules:
     return [reject for _row, _order, reject in out]
 
 
-def _trimmed(batch: pa.Table, schema: TableSchema) -> tuple[pa.Table, set[str]]:
+def _trimmed(batch: pa.Table, schema: TableSchema, only: Collection[str] | None = None) -> tuple[pa.Table, set[str]]:
     """The batch with its declared string columns stripped of STRIP_CHARS, and the names of those columns.
 
     Standardisation's first step, done by Arrow's utf8_trim (the same code-point strip as Python's
@@ -294,6 +294,8 @@ def _trimmed(batch: pa.Table, schema: TableSchema) -> tuple[pa.Table, set[str]]:
     """
     out, names = batch, set()
     for f in schema.fields:
+        if only is not None and f.name not in only:
+            continue
         i = batch.schema.get_field_index(f.name)
         column = batch.column(i)
         if not pa.types.is_string(column.type):
@@ -453,8 +455,8 @@ def split_batch(conn: duckdb.DuckDBPyConnection, batch: pa.Table, schema: TableS
     declared = {f.name for f in schema.fields}
     if fused is not None:
         batch, result = fused.parts(batch)
-        checked, trimmed = _trimmed(batch, schema)
         plain = [f.name for f in schema.fields if _plain_text(f)]
+        checked, _ = _trimmed(batch, schema, only=plain)  # the SQL standardised the other fields
         extra = [c for c in batch.column_names if c not in declared and c != ROW_COLUMN]
         return _split(conn, batch, checked, result, schema, all_rules, plain, extra, today)
     for name in (f.name for f in schema.fields if f.name not in batch.column_names):
