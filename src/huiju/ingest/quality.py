@@ -5,6 +5,8 @@ vectorised statement and Python only touches failed rows, to write their reject 
 rows are kept raw for quarantine, correction and resubmission, and accepted + rejected = rows read on every batch.
 `unique` and `reference` see only the relation compiled over: the pipeline runs unique rules over the whole staged
 relation of a load (or checks keys across batches), else duplicates in different batches pass.
+compile_fused compiles the same check over a CSV file's DuckDB relation (the pipeline's fused path); split_batch
+then does only the Arrow side of it (``fused=``).
 """
 
 from __future__ import annotations
