@@ -174,19 +174,20 @@ def _same(a: tuple[Any, list[Quarantined], pa.Table, int], b: tuple[Any, list[Qu
 
 def test_the_fused_duckdb_path_gives_what_the_connector_path_gives(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from huiju.ingest import quality
-
-    calls: list[bool] = []
-    real = quality.split_batch
+    calls: list[int] = []
+    real = pipeline._fused_chunks
 
     def spy(*args: Any, **kw: Any) -> Any:
-        calls.append(kw.get("fused") is not None)
-        return real(*args, **kw)
+        for chunk in real(*args, **kw):
+            calls.append(chunk.num_rows)
+            yield chunk
 
-    monkeypatch.setattr(pipeline, "split_batch", spy)
+    monkeypatch.setattr(pipeline, "_fused_chunks", spy)
     text = "code,name,capital,founded,note,extra\r\n" + "".join(r + ",e\r\n" for r in CSV_ROWS * 3)
-    fused, slow = _csv_run(tmp_path, text, fused=True), _csv_run(tmp_path, text, fused=False)
-    assert fused[3] == 0 and any(calls) and not all(calls)  # the fused run did not start over
+    fused = _csv_run(tmp_path, text, fused=True)
+    assert fused[3] == 0 and sum(calls) == 18  # DuckDB read every row, and the run did not start over
+    slow = _csv_run(tmp_path, text, fused=False)
+    assert sum(calls) == 18  # the connector path did not use DuckDB's reader
     _same(fused, slow)
     _same(_csv_run(tmp_path, text, fused=True, counted=True), slow)
     by_row = {q.row: q for q in fused[1]}

@@ -52,14 +52,13 @@ import pyarrow.compute as pc
 
 from huiju.i18n import N_, translations
 from huiju.ingest.connectors.base import ROW_COLUMN, Connector, schema_for
-from huiju.ingest.quality import FusedCheck, Rule, compile_fused, split_batch
+from huiju.ingest.quality import Rule, split_batch
 from huiju.ingest.schema import TableSchema
 from huiju.ingest.validators_sql import quote_ident
 from huiju.storage.lake import StagedVersion
 
 CHUNK_ROWS = 524_288  # rows per split_batch call; see the module docstring
 FUSED_BATCH_ROWS = 1 << 16  # rows per Arrow batch of the fused query, gathered into chunks
-FUSED_CHUNK_ROWS = 262_144  # no statement to plan per chunk on the fused path, so smaller chunks: less memory
 FUSED_MEMORY = "512MB"  # DuckDB's own limit for the fused query (its CSV buffers and the streamed result)
 FUSED_VIEW = "__huiju_file"
 DUPLICATE_KEY = N_("Duplicate primary key %(key)s (already loaded from an earlier row)")
@@ -104,17 +103,15 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
     thread checks the current one and files its rejects, and a writer thread encodes the previous chunk's
     accepted rows to Parquet. ``quarantine`` and ``progress`` are only ever called from the caller's thread.
 
-    A connector offering ``fused_source()`` (a CSV file DuckDB can read) is read and checked by one DuckDB query
+    A connector offering ``fused_source()`` (a CSV file DuckDB can read) is read by DuckDB on all its threads
     when the caller can start over: ``staged`` has ``reset()`` and ``discard`` empties what ``quarantine`` got.
-    If DuckDB stops on the file (a ragged row, a quote never closed, bad UTF-8), both are emptied and the file is
-    read again through ``connector.read()``, which reports each such row with its number.
+    If DuckDB stops on the file (a ragged row, a quote never closed or a stray one), both are emptied and the
+    file is read again through ``connector.read()``, which reports each such row with its number.
     """
     source = getattr(connector, "fused_source", None)
     fused_sql = source() if callable(source) and discard is not None and hasattr(staged, "reset") \
         and isinstance(previous, (tuple, list)) and not previous else None
     if fused_sql is not None:
-        check = compile_fused(schema, rules, source_sql=fused_sql, columns=list(connector.columns),
-                              relation=FUSED_VIEW, today=today)
         advance = getattr(connector, "advance", None)
 
         def counted(n: int) -> None:
@@ -127,8 +124,8 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
         if release is not None:
             release()
         try:
-            stats = _run(_fused_chunks(check, min(chunk_rows, FUSED_CHUNK_ROWS)), connector, schema, rules, staged, today=today,
-                         quarantine=quarantine, progress=counted, previous=(), fused=check)
+            stats = _run(_fused_chunks(fused_sql, chunk_rows), connector, schema, rules, staged, today=today,
+                         quarantine=quarantine, progress=counted, previous=())
         except duckdb.Error:  # DuckDB cannot read it as it is: start over on the connector's own reader
             staged.reset()  # type: ignore[attr-defined]
             discard()
@@ -147,8 +144,7 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
 
 def _run(chunks: Iterable[pa.Table], connector: Connector, schema: TableSchema, rules: list[Rule],
          staged: StagedVersion, *, today: date, quarantine: Callable[[list[Quarantined]], None],
-         progress: Callable[[int], None] | None, previous: Iterable[pa.RecordBatch],
-         fused: FusedCheck | None = None) -> PipelineStats:
+         progress: Callable[[int], None] | None, previous: Iterable[pa.RecordBatch]) -> PipelineStats:
     stats = PipelineStats()
     conn = duckdb.connect(":memory:")
     key = list(schema.primary_key or [])
@@ -158,7 +154,7 @@ def _run(chunks: Iterable[pa.Table], connector: Connector, schema: TableSchema, 
             for batch in previous:  # append mode: the current version's rows come first
                 writer.write(batch)
             for table in tables:
-                result = split_batch(conn, table, schema, rules, today=today, fused=fused)
+                result = split_batch(conn, table, schema, rules, today=today)
                 accepted = result.accepted
                 held: dict[int, Quarantined] = {}
                 for reject in result.rejects:
@@ -209,12 +205,13 @@ def _finish(stats: PipelineStats, connector: Connector,
     return stats
 
 
-def _fused_chunks(check: FusedCheck, chunk_rows: int) -> Iterator[pa.Table]:
-    """The fused query's output gathered into chunks; DuckDB parses and checks on all its threads meanwhile."""
+def _fused_chunks(source_sql: str, chunk_rows: int) -> Iterator[pa.Table]:
+    """The file as DuckDB reads it on all its threads, each row numbered, gathered into chunks of all-text columns
+    with _row last, as the connector's batches are."""
     conn = duckdb.connect(":memory:", config={"memory_limit": FUSED_MEMORY})
     try:
-        conn.execute(f"CREATE TEMP VIEW {FUSED_VIEW} AS {check.relation_sql}")
-        yield from _chunks(conn.sql(check.sql).to_arrow_reader(min(chunk_rows, FUSED_BATCH_ROWS)), chunk_rows)
+        numbered = f"SELECT *, row_number() OVER () AS {ROW_COLUMN} FROM {source_sql}"
+        yield from _chunks(conn.sql(numbered).to_arrow_reader(min(chunk_rows, FUSED_BATCH_ROWS)), chunk_rows)
     finally:
         conn.close()
 

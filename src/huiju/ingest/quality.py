@@ -5,8 +5,6 @@ vectorised statement and Python only touches failed rows, to write their reject 
 rows are kept raw for quarantine, correction and resubmission, and accepted + rejected = rows read on every batch.
 `unique` and `reference` see only the relation compiled over: the pipeline runs unique rules over the whole staged
 relation of a load (or checks keys across batches), else duplicates in different batches pass.
-compile_fused compiles the same check over a CSV file's DuckDB relation (the pipeline's fused path); split_batch
-then does only the Arrow side of it (``fused=``).
 """
 
 from __future__ import annotations
@@ -285,7 +283,7 @@ def _reject_records(failed: pa.Table, raw: pa.Table, schema: TableSchema, rules:
     return [reject for _row, _order, reject in out]
 
 
-def _trimmed(batch: pa.Table, schema: TableSchema, only: Collection[str] | None = None) -> tuple[pa.Table, set[str]]:
+def _trimmed(batch: pa.Table, schema: TableSchema) -> tuple[pa.Table, set[str]]:
     """The batch with its declared string columns stripped of STRIP_CHARS, and the names of those columns.
 
     Standardisation's first step, done by Arrow's utf8_trim (the same code-point strip as Python's
@@ -296,8 +294,6 @@ def _trimmed(batch: pa.Table, schema: TableSchema, only: Collection[str] | None 
     """
     out, names = batch, set()
     for f in schema.fields:
-        if only is not None and f.name not in only:
-            continue
         i = batch.schema.get_field_index(f.name)
         column = batch.column(i)
         if not pa.types.is_string(column.type):
@@ -405,67 +401,18 @@ def _vector_fail(result: pa.Table, rule: Rule, schema: TableSchema, today: date)
     return pc.fill_null(pc.invert(valid), False)
 
 
-@dataclass(frozen=True)
-class FusedCheck:
-    """The batch check compiled over the CSV reader's own relation, so one streaming DuckDB query parses and checks.
-
-    ``relation_sql`` numbers the file's rows and keeps a raw copy of every declared column (quarantine keeps
-    rows exactly as read); ``sql`` is compile_check over that relation, minus the rules split_batch runs on the
-    Arrow side. Each batch the query yields goes through ``split_batch(..., fused=check)``.
-    """
-    relation_sql: str
-    sql: str
-    columns: tuple[str, ...]  # the file's columns, in order
-    raw: dict[str, str]  # declared field -> the column holding its raw text
-
-    def parts(self, table: pa.Table) -> tuple[pa.Table, pa.Table]:
-        """(the batch as read: file columns and _row, the statement's output without the raw copies)."""
-        raw = pa.table({c: table[self.raw.get(c, c)] for c in (*self.columns, ROW_COLUMN)})
-        return raw, table.drop_columns(list(self.raw.values()))
-
-
-def _arrow_side(rule: Rule, schema: TableSchema) -> bool:
-    return rule.kind == "unique" or _vectorised(rule, schema)
-
-
-def compile_fused(schema: TableSchema, rules: Sequence[Rule], *, source_sql: str, columns: Sequence[str],
-                  relation: str, today: date) -> FusedCheck:
-    """The FusedCheck of a delimited file read by ``source_sql`` (a DuckDB table function yielding ``columns``)."""
-    for name in (f.name for f in schema.fields if f.name not in columns):
-        raise Invalid("Column %(name)s declared in the schema is missing from the file", name=name)
-    all_rules = _with_type_rules(schema, rules)
-    declared = {f.name for f in schema.fields}
-    raw = {f.name: f"__huiju_raw{i}" for i, f in enumerate(schema.fields)}
-    copies = ", ".join(f"{quote_ident(name)} AS {quote_ident(col)}" for name, col in raw.items())
-    relation_sql = f"SELECT row_number() OVER () AS {ROW_COLUMN}, *, {copies} FROM {source_sql}"
-    plain = [f.name for f in schema.fields if _plain_text(f)]
-    extra = [c for c in columns if c not in declared] + list(raw.values())
-    sql = compile_check(schema, [r for r in all_rules if not _arrow_side(r, schema)], relation=relation, today=today,
-                        extra_columns=extra, omitted=plain)
-    return FusedCheck(relation_sql, sql, tuple(columns), raw)
-
-
 def split_batch(conn: duckdb.DuckDBPyConnection, batch: pa.Table, schema: TableSchema, rules: Sequence[Rule], *,
-                today: date, lookups: Mapping[str, str] | None = None, fused: FusedCheck | None = None) -> BatchResult:
-    """Standardise, type and check one all-string batch in one SQL statement, and split it without losing a row.
-
-    With ``fused``, ``batch`` is a batch of that FusedCheck's query: the SQL part of the check has run already.
-    """
-    all_rules = _with_type_rules(schema, rules)
-    unique = [r for r in all_rules if r.kind == "unique"]
-    vector = [r for r in all_rules if _vectorised(r, schema)]
+                today: date, lookups: Mapping[str, str] | None = None) -> BatchResult:
+    """Standardise, type and check one all-string batch in one SQL statement, and split it without losing a row."""
     declared = {f.name for f in schema.fields}
-    if fused is not None:
-        batch, result = fused.parts(batch)
-        plain = [f.name for f in schema.fields if _plain_text(f)]
-        checked, _ = _trimmed(batch, schema, only=plain)  # the SQL standardised the other fields
-        extra = [c for c in batch.column_names if c not in declared and c != ROW_COLUMN]
-        return _split(conn, batch, checked, result, schema, all_rules, plain, extra, today)
     for name in (f.name for f in schema.fields if f.name not in batch.column_names):
         raise Invalid("Column %(name)s declared in the schema is missing from the file", name=name)
     if ROW_COLUMN not in batch.column_names:
         raise ValueError("a batch carries its source row numbers in _row")
     extra = [c for c in batch.column_names if c not in declared and c != ROW_COLUMN]
+    all_rules = _with_type_rules(schema, rules)
+    unique = [r for r in all_rules if r.kind == "unique"]
+    vector = [r for r in all_rules if _vectorised(r, schema)]
     view = f"__huiju_batch_{uuid.uuid4().hex}"
     checked, trimmed = _trimmed(batch, schema)
     plain = [f.name for f in schema.fields if f.name in trimmed and _plain_text(f)]
@@ -477,17 +424,10 @@ def split_batch(conn: duckdb.DuckDBPyConnection, batch: pa.Table, schema: TableS
         result = conn.sql(sql).to_arrow_table()
     finally:
         conn.unregister(view)
-    return _split(conn, batch, checked, result, schema, all_rules, plain, extra, today)
-
-
-def _split(conn: duckdb.DuckDBPyConnection, batch: pa.Table, checked: pa.Table, result: pa.Table,
-           schema: TableSchema, all_rules: Sequence[Rule], plain: Sequence[str], extra: Sequence[str],
-           today: date) -> BatchResult:
-    """The Arrow side of the check (plain-text output, vectorised identifier rules, unique) and the split."""
     result = _completed(result, checked, schema, plain, extra)
-    for rule in (r for r in all_rules if _vectorised(r, schema)):
+    for rule in vector:
         result = result.append_column(FAIL_PREFIX + rule.id, _vector_fail(result, rule, schema, today))
-    for rule in (r for r in all_rules if r.kind == "unique"):
+    for rule in unique:
         result = result.append_column(FAIL_PREFIX + rule.id, _later_duplicates(conn, result, rule.fields))
     fail_cols = [FAIL_PREFIX + r.id for r in all_rules]
     bad = functools.reduce(pc.or_, (result[c] for c in fail_cols), pa.repeat(False, result.num_rows))
@@ -498,4 +438,4 @@ def _split(conn: duckdb.DuckDBPyConnection, batch: pa.Table, checked: pa.Table, 
     read, ok, rejected = batch.num_rows, accepted.num_rows, failed.num_rows
     if result.num_rows != read or ok + rejected != read or rejected_raw.num_rows != rejected:
         raise AssertionError(f"batch split lost rows: read {read}, accepted {ok}, rejected {rejected}")
-    return BatchResult(accepted, rejected_raw, rejects, read, ok, rejected, list(extra))
+    return BatchResult(accepted, rejected_raw, rejects, read, ok, rejected, extra)
