@@ -20,17 +20,16 @@ checked, the last one being written), about 120 MB of Arrow strings each for the
 bench ingest peaks at the RSS recorded in bench/RESULTS.md (the bar is 1.5 GiB).
 
 The fused path (a UTF-8 CSV file: ``connector.fused_source()``): instead of pyarrow's reader, which numbers
-rows only single-threaded, one streaming DuckDB query reads the file on all DuckDB's threads, numbers the rows
-with ``row_number() OVER ()`` (DuckDB keeps a scan's order), keeps each declared value as read and runs the
-SQL part of the check (``quality.compile_fused``); its Arrow output goes through split_batch's Arrow side
-(``fused=``) and the same stages as above, in FUSED_CHUNK_ROWS chunks (no statement to plan per chunk). DuckDB
-reads strictly: any row it cannot parse stops it, the staged version and the quarantine spool are emptied
-(``reset``/``discard``) and the file is read again through the connector, which quarantines such rows with
-their numbers — so row numbers stay exact. Measured on the 1M-row bench file (CPU seconds, loaded machine):
-parse + number + SQL check 2.1-2.5 on DuckDB's threads, the Arrow side ~1.2, Parquet (zstd) 0.6; about the
-same total CPU as the connector path (pyarrow parse 1.0 single-threaded + SQL per chunk), but the parse and
-the SQL now run in parallel. Memory: the 5M-row file peaked at 1.63 GiB with 524,288-row chunks on this path,
-1.17 GiB with 262,144-row chunks and DuckDB's memory limited to FUSED_MEMORY.
+the rows it rejects only when single-threaded, DuckDB's ``read_csv`` reads the file on all DuckDB's threads and
+numbers the rows with ``row_number() OVER ()`` (a scan keeps the file's order); its Arrow batches are gathered
+into FUSED_CHUNK_ROWS chunks that go through the unchanged split_batch and stages above. DuckDB reads strictly:
+any row it cannot parse stops it, the staged version and the quarantine spool are emptied (``reset`` /
+``discard``) and the file is read again through the connector, which quarantines such rows with their numbers,
+so row numbers stay exact. Why not more in DuckDB: one query that also standardised and checked (the SQL of
+split_batch over the file, raw values carried beside) cost more CPU, 3.4-3.7 s per 1M bench rows for reading
+and checking against 2.8-3.1 this way (same process, alternating, loaded machine): its trims ran in SQL at
+~60 ns a value instead of Arrow's ~10 ns. Memory: the 5M-row bench file peaked at 1.49 GiB with 524,288-row
+chunks here, 1.14 GiB with 262,144 and DuckDB's memory limited to FUSED_MEMORY.
 """
 
 from __future__ import annotations
@@ -59,8 +58,8 @@ from huiju.storage.lake import StagedVersion
 
 CHUNK_ROWS = 524_288  # rows per split_batch call; see the module docstring
 FUSED_BATCH_ROWS = 1 << 16  # rows per Arrow batch of the fused query, gathered into chunks
+FUSED_CHUNK_ROWS = 262_144  # DuckDB's reader keeps more in flight than pyarrow's: smaller chunks bound the total
 FUSED_MEMORY = "512MB"  # DuckDB's own limit for the fused query (its CSV buffers and the streamed result)
-FUSED_VIEW = "__huiju_file"
 DUPLICATE_KEY = N_("Duplicate primary key %(key)s (already loaded from an earlier row)")
 EXTRA_COLUMNS = N_("Columns not in the schema were kept as text: %(columns)s")
 UNPARSED = "unparsed"
@@ -124,8 +123,8 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
         if release is not None:
             release()
         try:
-            stats = _run(_fused_chunks(fused_sql, chunk_rows), connector, schema, rules, staged, today=today,
-                         quarantine=quarantine, progress=counted, previous=())
+            stats = _run(_fused_chunks(fused_sql, min(chunk_rows, FUSED_CHUNK_ROWS)), connector, schema, rules,
+                         staged, today=today, quarantine=quarantine, progress=counted, previous=())
         except duckdb.Error:  # DuckDB cannot read it as it is: start over on the connector's own reader
             staged.reset()  # type: ignore[attr-defined]
             discard()

@@ -14,8 +14,8 @@ then does pyarrow number the rows it rejects, and those numbers place ragged row
 Memory: Arrow's streaming reader queues up to 32 blocks read ahead, so peak memory is about 32 x
 ``block_bytes`` whatever the file size (measured: +80-120 MB RSS for 50, 160 and 320 MB files at 2 MiB
 blocks, against +210 MB at 8 MiB blocks for no gain in speed).
-``fused_source`` offers the pipeline a DuckDB ``read_csv`` over a UTF-8 file instead (multi-threaded; see
-pipeline.py), with this reader as the fallback whenever DuckDB cannot parse the file.
+``fused_source`` offers the pipeline DuckDB's ``read_csv`` over a UTF-8 file instead (multi-threaded, rows
+numbered in SQL; see pipeline.py), with this reader as the fallback whenever DuckDB cannot parse the file.
 """
 
 from __future__ import annotations
