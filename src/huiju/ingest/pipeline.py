@@ -10,7 +10,9 @@ a few thousand rows), and each SQL statement costs 20-40 ms to plan and runs on 
 the batches are gathered into chunks of about CHUNK_ROWS rows (zero-copy, ``pa.Table.from_batches``).
 Measured with bench/ingest on the 1M-row legal-entity file (11 columns, all validators, 2 CPUs):
 split_batch over the CSV connector's 112 batches of ~8,900 rows took 10.4 s, over 65,536-row chunks
-3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s).
+3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s). CHUNK_ROWS is 262,144 for memory: with 524,288 the
+5M-row bench peaked at 1.49 GiB (DuckDB's reader) and 1.54 GiB (the GB18030 file, pyarrow's), against the 1.5
+GiB bar; with 262,144, 1.14 GiB on the fused path.
 
 Three stages overlap, each in its own thread: the connector reads and parses the next chunk
 (``_Prefetch``), the caller's thread checks the current one and files its rejects, and ``_Writer``
@@ -22,14 +24,13 @@ bench ingest peaks at the RSS recorded in bench/RESULTS.md (the bar is 1.5 GiB).
 The fused path (a UTF-8 CSV file: ``connector.fused_source()``): instead of pyarrow's reader, which numbers
 the rows it rejects only when single-threaded, DuckDB's ``read_csv`` reads the file on all DuckDB's threads and
 numbers the rows with ``row_number() OVER ()`` (a scan keeps the file's order); its Arrow batches are gathered
-into FUSED_CHUNK_ROWS chunks that go through the unchanged split_batch and stages above. DuckDB reads strictly:
+into CHUNK_ROWS chunks that go through the unchanged split_batch and stages above. DuckDB reads strictly:
 any row it cannot parse stops it, the staged version and the quarantine spool are emptied (``reset`` /
 ``discard``) and the file is read again through the connector, which quarantines such rows with their numbers,
 so row numbers stay exact. Why not more in DuckDB: one query that also standardised and checked (the SQL of
 split_batch over the file, raw values carried beside) cost more CPU, 3.4-3.7 s per 1M bench rows for reading
 and checking against 2.8-3.1 this way (same process, alternating, loaded machine): its trims ran in SQL at
-~60 ns a value instead of Arrow's ~10 ns. Memory: the 5M-row bench file peaked at 1.49 GiB with 524,288-row
-chunks here, 1.14 GiB with 262,144 and DuckDB's memory limited to FUSED_MEMORY.
+~60 ns a value instead of Arrow's ~10 ns. DuckDB's own memory is limited to FUSED_MEMORY.
 """
 
 from __future__ import annotations
@@ -56,9 +57,8 @@ from huiju.ingest.schema import TableSchema
 from huiju.ingest.validators_sql import quote_ident
 from huiju.storage.lake import StagedVersion
 
-CHUNK_ROWS = 524_288  # rows per split_batch call; see the module docstring
+CHUNK_ROWS = 262_144  # rows per split_batch call; see the module docstring
 FUSED_BATCH_ROWS = 1 << 16  # rows per Arrow batch of the fused query, gathered into chunks
-FUSED_CHUNK_ROWS = 262_144  # DuckDB's reader keeps more in flight than pyarrow's: smaller chunks bound the total
 FUSED_MEMORY = "512MB"  # DuckDB's own limit for the fused query (its CSV buffers and the streamed result)
 DUPLICATE_KEY = N_("Duplicate primary key %(key)s (already loaded from an earlier row)")
 EXTRA_COLUMNS = N_("Columns not in the schema were kept as text: %(columns)s")
@@ -123,7 +123,7 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
         if release is not None:
             release()
         try:
-            stats = _run(_fused_chunks(fused_sql, min(chunk_rows, FUSED_CHUNK_ROWS)), connector, schema, rules,
+            stats = _run(_fused_chunks(fused_sql, chunk_rows), connector, schema, rules,
                          staged, today=today, quarantine=quarantine, progress=counted, previous=())
         except duckdb.Error:  # DuckDB cannot read it as it is: start over on the connector's own reader
             staged.reset()  # type: ignore[attr-defined]
