@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from datetime import date
 from pathlib import Path
 
@@ -118,3 +119,108 @@ def test_a_write_error_reaches_the_caller(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(pipeline.StagedVersion, "write", full_disk)
     with pytest.raises(OSError, match="No space"):
         _run(tmp_path, ROWS, ["k"])
+
+
+CSV_SCHEMA = {"fields": [{"name": "code", "type": "string", "format": "gb32100", "constraints": {"required": True}},
+                         {"name": "name", "type": "string", "constraints": {"required": True, "maxLength": 8}},
+                         {"name": "capital", "type": "number", "constraints": {"minimum": 0}},
+                         {"name": "founded", "type": "date"}, {"name": "note", "type": "string"}],
+              "primaryKey": ["code"]}
+CSV_ROWS = ["91350100M000100Y43,甲公司,\"1,000.50\",2020年1月5日, 备注 ",
+            "91350100M000100Y44,乙公司,5,2021-02-03,",  # wrong check character
+            "91350100M000100Y43,丙公司,6,2021-02-03,重复",  # repeats row 1's key
+            "９１３５０１００Ｍ０００１００Ｙ４３,丁,7,2021.2.3,\"多\n行\"",  # full-width, repeats again; a quoted newline
+            ",戊,-1,20210203,x",  # no code, negative capital
+            "91110000600037341L,一个名字很长很长的公司,abc,2099-01-01,y"]  # too long, not a number, (future ok)
+
+
+def _csv_run(tmp_path: Path, text: str, *, fused: bool, chunk_rows: int = 1000,
+             encoding: str = "utf-8", counted: bool = False) -> tuple[Any, list[Quarantined], pa.Table, int]:
+    from huiju.ingest.connectors.csv import CsvConnector
+
+    path = tmp_path / f"in-{fused}.csv"
+    path.write_bytes(text.encode(encoding))
+    schema = TableSchema.model_validate(CSV_SCHEMA)
+    lake = Lake(tmp_path / f"lake-{fused}")
+    lake.ensure()
+    staged = lake.stage("t")
+    held: list[Quarantined] = []
+    discards = []
+
+    def discard() -> None:
+        discards.append(len(held))
+        held.clear()
+
+    connector: Any = CsvConnector(path, batch_rows=2, block_bytes=64)  # the first batch: the first ~3 rows
+    if counted:  # as ingest.service hands it over: wrapped, its first batch peeked
+        from huiju.ingest.service import _Counted
+
+        connector = _Counted(connector, lambda n: None, hash_batches=False)
+        assert connector.peek() is not None
+    stats = run_pipeline(connector, schema, rules_from_schema(schema), staged, today=TODAY,
+                         quarantine=held.extend, chunk_rows=chunk_rows, discard=discard if fused else None)
+    staged.close()
+    table = pa.concat_tables(pq.read_table(staged.dir / f) for f in staged.files)
+    assert stats.rows_accepted == table.num_rows and stats.rows_read == table.num_rows + len(held)
+    return stats, sorted(held, key=lambda q: q.row), table, len(discards)
+
+
+def _same(a: tuple[Any, list[Quarantined], pa.Table, int], b: tuple[Any, list[Quarantined], pa.Table, int]) -> None:
+    assert (a[0].rows_read, a[0].rows_accepted, a[0].rule_counts) == (b[0].rows_read, b[0].rows_accepted,
+                                                                      b[0].rule_counts)
+    assert [(q.row, q.raw, q.reasons) for q in a[1]] == [(q.row, q.raw, q.reasons) for q in b[1]]
+    assert a[2].equals(b[2])
+
+
+def test_the_fused_duckdb_path_gives_what_the_connector_path_gives(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = pipeline._fused_chunks
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        for chunk in real(*args, **kw):
+            calls.append(chunk.num_rows)
+            yield chunk
+
+    monkeypatch.setattr(pipeline, "_fused_chunks", spy)
+    text = "code,name,capital,founded,note,extra\r\n" + "".join(r + ",e\r\n" for r in CSV_ROWS * 3)
+    fused = _csv_run(tmp_path, text, fused=True)
+    assert fused[3] == 0 and sum(calls) == 18  # DuckDB read every row, and the run did not start over
+    slow = _csv_run(tmp_path, text, fused=False)
+    assert sum(calls) == 18  # the connector path did not use DuckDB's reader
+    _same(fused, slow)
+    _same(_csv_run(tmp_path, text, fused=True, counted=True), slow)
+    by_row = {q.row: q for q in fused[1]}
+    assert set(by_row) == {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}  # row 1 alone is clean
+    assert by_row[2].reasons[0]["rule"] == "uscc:code" and by_row[2].raw["name"] == "乙公司"
+    assert by_row[4].raw["note"] == "多\n行" and by_row[7].reasons[0]["rule"] in ("unique:code", "primary_key")
+    assert fused[2].column("note").to_pylist() == ["备注"] and fused[2].column("capital").to_pylist() == [1000.5]
+    assert fused[0].notices  # the extra column is named
+    small = _csv_run(tmp_path, text, fused=True, chunk_rows=2)  # keys repeated across chunks: the same rows out
+    assert [q.row for q in small[1]] == [q.row for q in fused[1]] and small[2].equals(fused[2])
+    assert small[0].rule_counts["primary_key"] > 0
+
+
+@pytest.mark.parametrize("bad", ["ragged", "quote"])
+def test_the_fused_path_starts_over_on_the_connector_when_duckdb_cannot_read_the_file(
+        tmp_path: Path, bad: str) -> None:
+    rows = [r + ",e" for r in CSV_ROWS] * 2
+    rows[7] = {"ragged": "91350100M000100Y43,多,1,2020-01-01,a,b,c", "quote": 'x,"y"z,1,2020-01-01,a,e'}[bad]
+    text = "code,name,capital,founded,note,extra\n" + "\n".join(rows) + "\n"
+    data_fused = _csv_run(tmp_path, text, fused=True)
+    data_slow = _csv_run(tmp_path, text, fused=False)
+    assert data_fused[3] == 1  # the fused attempt was dropped, quarantine emptied once
+    _same(data_fused, data_slow)
+    wrapped = _csv_run(tmp_path, text, fused=True, counted=True)  # the peeked reader was closed: read() reopens
+    assert wrapped[3] == 1
+    _same(wrapped, data_slow)
+    if bad == "ragged":
+        assert [q.reasons[0]["rule"] for q in data_fused[1] if q.row == 8] == ["unparsed"]
+
+
+def test_the_fused_path_notices_replacement_characters(tmp_path: Path) -> None:
+    text = "code,name,capital,founded,note,extra\n" + "\n".join(r + ",e\ufffd" for r in CSV_ROWS) + "\n"
+    fused, slow = _csv_run(tmp_path, text, fused=True), _csv_run(tmp_path, text, fused=False)
+    assert fused[3] == 0
+    _same(fused, slow)
+    assert fused[0].notices == slow[0].notices and any("6" in n for n in fused[0].notices)

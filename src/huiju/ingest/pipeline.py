@@ -10,7 +10,9 @@ a few thousand rows), and each SQL statement costs 20-40 ms to plan and runs on 
 the batches are gathered into chunks of about CHUNK_ROWS rows (zero-copy, ``pa.Table.from_batches``).
 Measured with bench/ingest on the 1M-row legal-entity file (11 columns, all validators, 2 CPUs):
 split_batch over the CSV connector's 112 batches of ~8,900 rows took 10.4 s, over 65,536-row chunks
-3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s).
+3.9 s, over 524,288-row chunks 2.75 s (1,048,576: 3.0 s). CHUNK_ROWS is 262,144 for memory: with 524,288 the
+5M-row bench peaked at 1.49 GiB (DuckDB's reader) and 1.54 GiB (the GB18030 file, pyarrow's), against the 1.5
+GiB bar; with 262,144, 1.14 GiB on the fused path.
 
 Three stages overlap, each in its own thread: the connector reads and parses the next chunk
 (``_Prefetch``), the caller's thread checks the current one and files its rejects, and ``_Writer``
@@ -18,6 +20,17 @@ encodes the previous chunk's accepted rows to Parquet; pyarrow and DuckDB releas
 bounded whatever the file size: at most three chunks are alive (the next one being read, the one being
 checked, the last one being written), about 120 MB of Arrow strings each for the bench table; the 5M-row
 bench ingest peaks at the RSS recorded in bench/RESULTS.md (the bar is 1.5 GiB).
+
+The fused path (a UTF-8 CSV file: ``connector.fused_source()``): instead of pyarrow's reader, which numbers
+the rows it rejects only when single-threaded, DuckDB's ``read_csv`` reads the file on all DuckDB's threads and
+numbers the rows with ``row_number() OVER ()`` (a scan keeps the file's order); its Arrow batches are gathered
+into CHUNK_ROWS chunks that go through the unchanged split_batch and stages above. DuckDB reads strictly:
+any row it cannot parse stops it, the staged version and the quarantine spool are emptied (``reset`` /
+``discard``) and the file is read again through the connector, which quarantines such rows with their numbers,
+so row numbers stay exact. Why not more in DuckDB: one query that also standardised and checked (the SQL of
+split_batch over the file, raw values carried beside) cost more CPU, 3.4-3.7 s per 1M bench rows for reading
+and checking against 2.8-3.1 this way (same process, alternating, loaded machine): its trims ran in SQL at
+~60 ns a value instead of Arrow's ~10 ns. DuckDB's own memory is limited to FUSED_MEMORY.
 """
 
 from __future__ import annotations
@@ -44,7 +57,9 @@ from huiju.ingest.schema import TableSchema
 from huiju.ingest.validators_sql import quote_ident
 from huiju.storage.lake import StagedVersion
 
-CHUNK_ROWS = 524_288  # rows per split_batch call; see the module docstring
+CHUNK_ROWS = 262_144  # rows per split_batch call; see the module docstring
+FUSED_BATCH_ROWS = 1 << 16  # rows per Arrow batch of the fused query, gathered into chunks
+FUSED_MEMORY = "512MB"  # DuckDB's own limit for the fused query (its CSV buffers and the streamed result)
 DUPLICATE_KEY = N_("Duplicate primary key %(key)s (already loaded from an earlier row)")
 EXTRA_COLUMNS = N_("Columns not in the schema were kept as text: %(columns)s")
 UNPARSED = "unparsed"
@@ -79,63 +94,125 @@ def _zh(message: str, params: dict[str, Any]) -> str:
 def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], staged: StagedVersion, *,
                  today: date, quarantine: Callable[[list[Quarantined]], None],
                  progress: Callable[[int], None] | None = None,
-                 previous: Iterable[pa.RecordBatch] = (), chunk_rows: int = CHUNK_ROWS) -> PipelineStats:
+                 previous: Iterable[pa.RecordBatch] = (), chunk_rows: int = CHUNK_ROWS,
+                 discard: Callable[[], None] | None = None) -> PipelineStats:
     """Stream every chunk through validation; accepted rows go to ``staged``, the others to ``quarantine``.
 
     Three stages overlap (see the module docstring): the connector reads the next chunk in a thread, this
     thread checks the current one and files its rejects, and a writer thread encodes the previous chunk's
     accepted rows to Parquet. ``quarantine`` and ``progress`` are only ever called from the caller's thread.
+
+    A connector offering ``fused_source()`` (a CSV file DuckDB can read) is read by DuckDB on all its threads
+    when the caller can start over: ``staged`` has ``reset()`` and ``discard`` empties what ``quarantine`` got.
+    If DuckDB stops on the file (a ragged row, a quote never closed or a stray one), both are emptied and the
+    file is read again through ``connector.read()``, which reports each such row with its number.
     """
+    source = getattr(connector, "fused_source", None)
+    fused_sql = source() if callable(source) and discard is not None and hasattr(staged, "reset") \
+        and isinstance(previous, (tuple, list)) and not previous else None
+    if fused_sql is not None:
+        advance = getattr(connector, "advance", None)
+
+        def counted(n: int) -> None:
+            if advance is not None:
+                advance(n)
+            if progress:
+                progress(n)
+
+        release = getattr(connector, "release", None)
+        if release is not None:
+            release()
+        try:
+            stats = _run(_fused_chunks(fused_sql, chunk_rows), connector, schema, rules,
+                         staged, today=today, quarantine=quarantine, progress=counted, previous=())
+        except duckdb.Error:  # DuckDB cannot read it as it is: start over on the connector's own reader
+            staged.reset()  # type: ignore[attr-defined]
+            discard()
+            rewind = getattr(connector, "rewind", None)
+            if rewind is not None:
+                rewind()
+        else:
+            finished = getattr(connector, "fused_finished", None)
+            if finished is not None:
+                finished()
+            return _finish(stats, connector)
+    stats = _run(_chunks(connector.read(), chunk_rows), connector, schema, rules, staged, today=today,
+                 quarantine=quarantine, progress=progress, previous=previous)
+    return _finish(stats, connector, quarantine)
+
+
+def _run(chunks: Iterable[pa.Table], connector: Connector, schema: TableSchema, rules: list[Rule],
+         staged: StagedVersion, *, today: date, quarantine: Callable[[list[Quarantined]], None],
+         progress: Callable[[int], None] | None, previous: Iterable[pa.RecordBatch]) -> PipelineStats:
     stats = PipelineStats()
     conn = duckdb.connect(":memory:")
     key = list(schema.primary_key or [])
     seen = _KeysSeen(conn, key) if key else None
-    with _Writer(staged) as writer, _Prefetch(_chunks(connector.read(), chunk_rows)) as chunks:
-        for batch in previous:  # append mode: the current version's rows come first
-            writer.write(batch)
-        for table in chunks:
-            result = split_batch(conn, table, schema, rules, today=today)
-            accepted = result.accepted
-            held: dict[int, Quarantined] = {}
-            for reject in result.rejects:
-                item = held.setdefault(reject.row, Quarantined(reject.row, {}, []))
-                item.reasons.append({"field": reject.field, "rule": reject.rule, "message": reject.message_zh})
-                stats.rule_counts[reject.rule] += 1
-            if held:
-                for raw in result.rejected_raw.to_pylist():
-                    held[raw.pop(ROW_COLUMN)].raw = raw
-            if seen is not None and accepted.num_rows:
-                accepted, dupes = seen.split(accepted)
-                for row, raw, key_text in dupes:
-                    held[row] = Quarantined(row, raw, [{"field": "+".join(key), "rule": "primary_key",
-                                                        "message": _zh(DUPLICATE_KEY, {"key": key_text})}])
-                    stats.rule_counts["primary_key"] += 1
-            if accepted.num_rows or not writer.wrote:
-                writer.write(accepted.drop_columns([ROW_COLUMN]))
-            if held:
-                quarantine(sorted(held.values(), key=lambda q: q.row))
-            if result.extra_columns and not stats.rows_read:
-                stats.notices.append(_zh(EXTRA_COLUMNS, {"columns": "、".join(result.extra_columns)}))
-            stats.rows_read += table.num_rows
-            stats.rows_accepted += accepted.num_rows
-            stats.rows_rejected += len(held)
-            if progress:
-                progress(table.num_rows)
-            del table, result, accepted, held  # free this chunk before the next one is gathered
-        if not writer.wrote:  # a header-only delivery is a valid, empty version with the declared columns
-            empty = pa.Table.from_batches([], schema=schema_for(connector.columns))
-            writer.write(split_batch(conn, empty, schema, rules, today=today).accepted.drop_columns([ROW_COLUMN]))
+    try:
+        with _Writer(staged) as writer, _Prefetch(chunks) as tables:
+            for batch in previous:  # append mode: the current version's rows come first
+                writer.write(batch)
+            for table in tables:
+                result = split_batch(conn, table, schema, rules, today=today)
+                accepted = result.accepted
+                held: dict[int, Quarantined] = {}
+                for reject in result.rejects:
+                    item = held.setdefault(reject.row, Quarantined(reject.row, {}, []))
+                    item.reasons.append({"field": reject.field, "rule": reject.rule, "message": reject.message_zh})
+                    stats.rule_counts[reject.rule] += 1
+                if held:
+                    for raw in result.rejected_raw.to_pylist():
+                        held[raw.pop(ROW_COLUMN)].raw = raw
+                if seen is not None and accepted.num_rows:
+                    accepted, dupes = seen.split(accepted)
+                    for row, raw, key_text in dupes:
+                        held[row] = Quarantined(row, raw, [{"field": "+".join(key), "rule": "primary_key",
+                                                            "message": _zh(DUPLICATE_KEY, {"key": key_text})}])
+                        stats.rule_counts["primary_key"] += 1
+                if accepted.num_rows or not writer.wrote:
+                    writer.write(accepted.drop_columns([ROW_COLUMN]))
+                if held:
+                    quarantine(sorted(held.values(), key=lambda q: q.row))
+                if result.extra_columns and not stats.rows_read:
+                    stats.notices.append(_zh(EXTRA_COLUMNS, {"columns": "、".join(result.extra_columns)}))
+                stats.rows_read += result.rows_read
+                stats.rows_accepted += accepted.num_rows
+                stats.rows_rejected += len(held)
+                if progress:
+                    progress(result.rows_read)
+                del table, result, accepted, held  # free this chunk before the next one is gathered
+            if not writer.wrote:  # a header-only delivery is a valid, empty version with the declared columns
+                empty = pa.Table.from_batches([], schema=schema_for(connector.columns))
+                writer.write(split_batch(conn, empty, schema, rules, today=today).accepted.drop_columns([ROW_COLUMN]))
+    finally:
+        conn.close()
+    return stats
+
+
+def _finish(stats: PipelineStats, connector: Connector,
+            quarantine: Callable[[list[Quarantined]], None] | None = None) -> PipelineStats:
+    """The connector's unparseable rows (quarantined as read) and notices, and the nothing-lost check."""
     unparsed = [Quarantined(r.row, {"_line": r.raw}, [{"field": "", "rule": UNPARSED, "message": _zh(r.reason, dict(r.params))}])
-                for r in connector.rejects]
-    if unparsed:
+                for r in connector.rejects] if quarantine is not None else []
+    if unparsed and quarantine is not None:
         quarantine(unparsed)
         stats.rule_counts[UNPARSED] += len(unparsed)
     stats.rows_read += len(unparsed)
     stats.rows_rejected += len(unparsed)
     stats.notices.extend(n.localized() for n in connector.warnings)
-    conn.close()
     stats.check()
     return stats
+
+
+def _fused_chunks(source_sql: str, chunk_rows: int) -> Iterator[pa.Table]:
+    """The file as DuckDB reads it on all its threads, each row numbered, gathered into chunks of all-text columns
+    with _row last, as the connector's batches are."""
+    conn = duckdb.connect(":memory:", config={"memory_limit": FUSED_MEMORY})
+    try:
+        numbered = f"SELECT *, row_number() OVER () AS {ROW_COLUMN} FROM {source_sql}"
+        yield from _chunks(conn.sql(numbered).to_arrow_reader(min(chunk_rows, FUSED_BATCH_ROWS)), chunk_rows)
+    finally:
+        conn.close()
 
 
 def _chunks(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.Table]:

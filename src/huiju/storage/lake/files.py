@@ -66,6 +66,16 @@ class StagedVersion:
         self._rows_in_file += table.num_rows
         self.row_count += table.num_rows
 
+    def reset(self) -> None:
+        """Drop everything written so far, so the version can be written again from its first row."""
+        if self.closed:
+            raise RuntimeError("version already closed")
+        self._close_writer()
+        for name in self.files:
+            (self.dir / name).unlink(missing_ok=True)
+        self.files, self.row_count, self._rows_in_file = [], 0, 0
+        self.schema = self._stored_schema = None
+
     def write_all(self, batches: Iterable[pa.RecordBatch | pa.Table]) -> StagedVersion:
         for batch in batches:
             self.write(batch)
