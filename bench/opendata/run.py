@@ -342,8 +342,12 @@ def main() -> None:
     inproc = in_process(folder / "home", args.rows, rid, args.calls)
     for kind, t in inproc.items():
         print(f"in-process {kind:10} median {t['median_ms']:.2f} ms  p99 {t['p99_ms']:.2f} ms", flush=True)
-    hproc, hbase = start_huiju(folder / "home")
-    dproc, dbase = start_datasette(folder / "bench.db")
+    dproc, dbase = start_datasette(folder / "bench.db")  # first: it stops the run if Datasette is missing
+    try:
+        hproc, hbase = start_huiju(folder / "home")
+    except BaseException:
+        dproc.terminate()
+        raise
     results: dict[str, dict[str, list[dict]]] = {}
     try:
         check_answers(hbase, dbase, rid)
