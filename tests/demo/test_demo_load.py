@@ -92,3 +92,21 @@ def test_the_demo_catalog_is_published_and_searchable(demo_storage):
                           if e["name"] == "人口基本信息")
         page = client.get(f"/catalog/entries/{population['id']}").text
         assert "按时更新" in page and "身份证号" in page
+
+
+def test_the_demo_opens_its_openable_datasets_on_the_portal(demo_storage):
+    from huiju.demo.catalog import ENTRIES
+
+    storage, summary = demo_storage
+    openable = {k for k, v in ENTRIES.items() if v[6] in ("unconditional", "conditional")}
+    assert set(summary.opened) | set(summary.not_opened) == openable
+    assert {"air_quality", "schools", "medical_institutions"} <= set(summary.opened)
+    app = create_app(storage.settings, storage)
+    with TestClient(app) as client:
+        names = client.get("/api/3/action/package_list").json()["result"]
+        assert set(summary.opened.values()) <= set(names)
+        schools = client.get("/api/3/action/package_show", params={"id": summary.opened["schools"]}).json()
+        resource_id = schools["result"]["resources"][0]["id"]
+        rows = client.get("/api/3/action/datastore_search", params={"resource_id": resource_id, "limit": 5}).json()
+        assert rows["success"] is True and len(rows["result"]["records"]) == 5
+        assert "学校" in client.get("/open/datasets", params={"q": "学校"}).text

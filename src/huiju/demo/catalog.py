@@ -81,9 +81,9 @@ def _items(dataset: Any, level: str, share: str) -> list[dict[str, Any]]:
     return items
 
 
-def publish_catalog(storage: Storage, actor: Actor, files: list[Any]) -> int:
-    """Register, submit, approve and mount one entry per dataset of the manifest; returns how many."""
-    count = 0
+def publish_catalog(storage: Storage, actor: Actor, files: list[Any]) -> dict[str, int]:
+    """Register, submit, approve and mount one entry per dataset of the manifest; returns key → entry id."""
+    published: dict[str, int] = {}
     for spec in files:
         if spec.key not in ENTRIES:
             continue
@@ -105,5 +105,5 @@ def publish_catalog(storage: Storage, actor: Actor, files: list[Any]) -> int:
             catalog_service.submit_entry(uow, actor, entry.id)
         with storage.uow() as uow:
             catalog_service.approve_entry(uow, actor, entry.id, comment="示例数据：审核通过")
-        count += 1
-    return count
+        published[spec.key] = entry.id
+    return published

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -24,6 +24,7 @@ from huiju.demo import city
 from huiju.demo.catalog import publish_catalog
 from huiju.demo.generator import generate
 from huiju.demo.ingest import ingest_sources, register_authorities
+from huiju.demo.opening import open_demo_datasets
 from huiju.errors import Invalid
 from huiju.i18n import gettext as _
 from huiju.storage.uow import Storage
@@ -55,6 +56,8 @@ class DemoSummary:
     accepted: int = 0
     quarantined: int = 0
     catalog_entries: int = 0
+    opened: dict[str, str] = field(default_factory=dict)  # dataset key → open dataset name
+    not_opened: dict[str, str] = field(default_factory=dict)  # dataset key → why the platform refused it
 
     def print(self, console: Console, host: str, port: int) -> None:
         console.print(_("Demo city loaded in %(s).1f s: %(d)s departments, %(f)s source files, %(r)s rows, "
@@ -64,6 +67,10 @@ class DemoSummary:
         console.print(_("Loaded through the ingest pipeline: %(ok)s rows accepted, %(bad)s quarantined with reasons.")
                       % {"ok": f"{self.accepted:,}", "bad": f"{self.quarantined:,}"})
         console.print(_("%(n)s catalog entries published (open /catalog).") % {"n": self.catalog_entries})
+        console.print(_("%(n)s datasets opened on the portal (open /open; CKAN API at /api/3/action/).")
+                      % {"n": len(self.opened)})
+        for key, why in self.not_opened.items():
+            console.print(_("  %(key)s not opened: %(why)s") % {"key": key, "why": why})
         table = Table(_("Username"), _("Role"), _("Department"), title=_("Demo accounts (password: %(p)s)")
                       % {"p": city.DEMO_PASSWORD})
         for acc in self.accounts:
@@ -110,10 +117,13 @@ def load_demo(storage: Storage, *, scale: str, seed: int, console: Console | Non
         catalog_task = progress.add_task(_("Publishing the catalog entries"), total=len(manifest.files))
         entries = publish_catalog(storage, DEMO_ACTOR, manifest.files)
         progress.update(catalog_task, completed=len(manifest.files))
+        open_task = progress.add_task(_("Opening datasets on the portal"), total=None)
+        opened, refused = open_demo_datasets(storage, DEMO_ACTOR, entries, progress=lambda key: progress.update(
+            open_task, description=_("Opening datasets on the portal: %(key)s") % {"key": key}, advance=1))
     return DemoSummary(
         departments=len(city.DEPARTMENTS), accounts=accounts, sources=sources, files=len(manifest.files),
         rows=sum(f.rows for f in manifest.files), defects=len(manifest.defects),
         seconds=time.perf_counter() - started,
         accepted=sum(j.rows_accepted for j in jobs.values()), quarantined=sum(j.rows_rejected for j in jobs.values()),
-        catalog_entries=entries,
+        catalog_entries=len(entries), opened=opened, not_opened=refused,
     )
