@@ -37,16 +37,17 @@ class LocaleAndCookies:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                cookies = Response()
-                secure = self.settings.cookie_secure or scope.get("scheme") == "https"
-                if lang in LOCALES:
-                    cookies.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure)
                 new_csrf = getattr(request.state, "new_csrf", None)  # set by web.deps.csrf_token while handling
-                if new_csrf:
-                    cookies.set_cookie(CSRF_COOKIE, new_csrf, httponly=True, samesite="strict", secure=secure)
-                for name, value in cookies.raw_headers:
-                    if name == b"set-cookie":
-                        headers.append("set-cookie", value.decode("latin-1"))
+                if lang in LOCALES or new_csrf:  # most API calls set no cookie: nothing to build
+                    cookies = Response()
+                    secure = self.settings.cookie_secure or scope.get("scheme") == "https"
+                    if lang in LOCALES:
+                        cookies.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure)
+                    if new_csrf:
+                        cookies.set_cookie(CSRF_COOKIE, new_csrf, httponly=True, samesite="strict", secure=secure)
+                    for name, value in cookies.raw_headers:
+                        if name == b"set-cookie":
+                            headers.append("set-cookie", value.decode("latin-1"))
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
             await send(message)
