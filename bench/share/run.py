@@ -7,7 +7,9 @@ conditional catalog entry; RS asks for it; GA approves in part (row filter 区�
 手机号码 CN_MOBILE masks). Each huiju page is ``share.service.deliver_rows`` — the REST route's use case:
 grant check, read_rows (filter, masks compiled into DuckDB), DataRead + DataDelivered audit events, exchange
 log row, SM2-signed receipt over the SM3 of the JSON body, one commit. The baseline runs the same page query
-(same columns, same filter, key > random start, ORDER BY key LIMIT n) on a DuckDB cursor over the same files.
+(same columns, same filter, key > random start, ORDER BY key LIMIT n) on a DuckDB cursor over the same files,
+with DuckDB's default threads (one per core) unless ``--baseline-threads`` says otherwise; huiju runs pages on
+its page database (``HUIJU_LAKE_PAGE_THREADS``, default 1), so run both to see what the setting alone gives.
 A third line isolates the egress: read_rows with the grant's scope and its audit event, without the share
 layer (grant check, exchange log, receipt). All run with N client threads for a fixed time, alternating
 rounds; the table shows pages per second.
@@ -151,11 +153,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--baseline-json", choices=("json", "orjson"), default="json",
                         help="the baseline's JSON encoder (huiju's is orjson)")
+    parser.add_argument("--baseline-threads", type=int, default=0,
+                        help="the baseline DuckDB's threads (0: DuckDB's default, one per core; huiju's pages run "
+                             "on HUIJU_LAKE_PAGE_THREADS, default 1)")
     args = parser.parse_args()
     storage, reader, grant_id, files = setup(args.rows)
     paths = ", ".join(f"'{p}'" for p in files)
     base = duckdb.connect()
     base.execute("SET autoinstall_known_extensions=false")
+    if args.baseline_threads:
+        base.execute(f"SET threads={args.baseline_threads}")
+    base_threads = base.execute("SELECT current_setting('threads')").fetchall()[0][0]
     cols = ", ".join(f'"{c}"' for c in FIELDS)
     sql = (f"SELECT {cols} FROM read_parquet([{paths}]) WHERE \"区划\" = ? AND \"编号\" > ? "
            f"ORDER BY \"编号\" LIMIT {args.page}")
@@ -201,7 +209,8 @@ def main() -> None:
     ratio = med["huiju"] / med["baseline"]
     print(f"\n{args.rows:,} rows, {args.clients} clients, {args.page}-row pages, {args.rounds} x {args.seconds:.0f} s")
     print("| measurement | pages/s (median of rounds) | p50 ms | p95 ms |\n|---|---:|---:|---:|")
-    print(f"| DuckDB cursor, same filtered keyset page + JSON ({args.baseline_json}) | {med['baseline']:,.1f} | {p50['baseline']:.1f} | "
+    print(f"| DuckDB cursor ({base_threads} threads), same filtered keyset page + JSON ({args.baseline_json}) | "
+          f"{med['baseline']:,.1f} | {p50['baseline']:.1f} | "
           f"{p95['baseline']:.1f} |")
     print(f"| read_rows alone with the grant's scope (filter, 2 masks, DataRead audit) + JSON (orjson) | "
           f"{med['read_rows']:,.1f} | {p50['read_rows']:.1f} | {p95['read_rows']:.1f} |")
@@ -211,7 +220,7 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, "pages_per_s": results,
-                                         "median": med, "p50_ms": p50, "p95_ms": p95, "ratio": ratio}, indent=2))
+                                         "baseline_threads": base_threads, "median": med, "p50_ms": p50, "p95_ms": p95, "ratio": ratio}, indent=2))
     storage.close()
     shutil.rmtree(storage.settings.home, ignore_errors=True)  # the throwaway platform home and its 5M-row lake
 

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="Metadata database; empty = SQLite file in home.")
     lake_url: str = Field(default="", description="Lake folder of Parquet files; empty = home/lake.")
     lake_engine: str = Field(default="duckdb", description="Query engine over the lake.")
+    lake_page_threads: int = Field(default=1, ge=1, le=256,
+                                   description="DuckDB threads for one page of rows (share API, previews).")
     secret_key: str = Field(default="", description="Signs CSRF tokens; empty = generated into home/secret.key.")
     cookie_secure: bool = Field(default=False, description="Force the Secure flag on cookies (always set over HTTPS).")
     session_hours: int = Field(default=8, ge=1, description="Web session lifetime in hours.")

@@ -8,10 +8,12 @@ import sys
 import textwrap
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
 from huiju.storage.lake import LakeVersion
+from huiju.storage.lake.duckdb import DuckDBEngine
 from huiju.storage.uow import Storage
 
 BATCH = pa.record_batch({"id": pa.array([1, 2, 3]), "name": pa.array(["张三", "李四", "王五"])})
@@ -124,3 +126,17 @@ def test_storage_open_uses_embedded_defaults(tmp_path):
     assert st.settings.db_url == f"sqlite:///{tmp_path / 'huiju.db'}"
     assert st.lake.root == tmp_path / "lake"
     st.close()
+
+
+def test_pages_run_on_their_own_database_with_the_page_threads(tmp_path):
+    """A page query gets the same rows on a database limited to ``page_threads``; other queries keep DuckDB's."""
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"k": list(range(100))}), path)
+    engine = DuckDBEngine(page_threads=1)
+    sql = "SELECT k, current_setting('threads') AS threads FROM t WHERE k > ? ORDER BY k LIMIT 3"
+    page = engine.query(sql, {"t": [path]}, [10], page=True).to_pylist()
+    assert page == [{"k": k, "threads": 1} for k in (11, 12, 13)]
+    whole = engine.query("SELECT current_setting('threads') AS threads", {}).to_pylist()
+    assert whole == [{"threads": os.cpu_count()}]
+    assert DuckDBEngine(page_threads=3).query("SELECT current_setting('threads') AS n", {}, page=True) \
+        .to_pylist() == [{"n": 3}]

@@ -483,7 +483,8 @@ def read_rows(uow: UnitOfWork, actor: Actor, dataset_key: str, *, purpose: str, 
     filters = list(filters)
     plan = _plan(uow, actor, ds, fields=fields, filters=filters, scope=scope, order_by=order_by, after=after,
                  limit=limit, version=version, descending=descending)
-    table = uow.storage.lake_engine.query(plan.sql, {_RAW: plan.source.files}, plan.params, functions=plan.functions)
+    table = uow.storage.lake_engine.query(plan.sql, {_RAW: plan.source.files}, plan.params, functions=plan.functions,
+                                         page=limit is not None)
     next_after = None
     if plan.order_by and limit is not None and table.num_rows == limit:
         last = table.slice(table.num_rows - 1, 1).select(plan.order_by).to_pylist()[0]

@@ -47,7 +47,8 @@ class Storage:
     def open(cls, settings: Settings) -> Storage:
         engine = make_engine(settings.db_url)
         lake = Lake(settings.lake_path)
-        return cls(settings, engine, make_sessionmaker(engine), lake, make_lake_engine(settings.lake_engine))
+        lake_engine = make_lake_engine(settings.lake_engine, settings.lake_page_threads)
+        return cls(settings, engine, make_sessionmaker(engine), lake, lake_engine)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self)

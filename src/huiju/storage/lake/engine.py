@@ -36,7 +36,7 @@ class LakeEngine(Protocol):
 
     def query(
         self, sql: str, tables: Mapping[str, Sequence[Path]], params: Sequence[Any] | None = None, *,
-        views: Mapping[str, str] | None = None, functions: Sequence[ArrowFunction] = (),
+        views: Mapping[str, str] | None = None, functions: Sequence[ArrowFunction] = (), page: bool = False,
     ) -> pa.Table: ...
 
     def stream(
@@ -45,9 +45,9 @@ class LakeEngine(Protocol):
     ) -> Iterator[pa.RecordBatch]: ...
 
 
-def make_engine(name: str) -> LakeEngine:
+def make_engine(name: str, page_threads: int = 1) -> LakeEngine:
     if name == "duckdb":
         from huiju.storage.lake.duckdb import DuckDBEngine
 
-        return DuckDBEngine()
+        return DuckDBEngine(page_threads)
     raise Invalid("Unknown lake engine %(name)s", name=name)
