@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
+from huiju.auth.roles import Actor
 from huiju.catalog import access
 from huiju.catalog import service as catalog
 from huiju.catalog.access import Condition, FieldMask, ReadScope
@@ -15,6 +18,7 @@ from huiju.errors import Forbidden, Invalid
 from huiju.security import keys, lake_crypto, watermark
 from huiju.security.audit import verify_chain
 from huiju.security.models import AuditEntry
+from huiju.storage.lake.duckdb import DuckDBEngine
 from tests.catalog.conftest import PEOPLE
 
 IDS = sorted(p[0] for p in PEOPLE)
@@ -163,3 +167,33 @@ def test_pseudonyms_join_within_a_grant_and_differ_across_grants(storage, people
 def test_purpose_is_required(storage, people, population):
     with pytest.raises(Invalid):
         read(storage, people["ga_user"], purpose="  ")
+
+
+def test_pages_keep_their_order_on_a_page_database_with_many_threads(storage, people):
+    """Pages are sorted once, inside the Top-N; the outer masking SELECT must keep that order on any thread count."""
+    system = Actor.system("test")
+    n = 60_000
+    keys = pa.array(range(n, 0, -1), pa.int64())  # written in reverse, across many row groups and two files
+    with storage.uow() as uow:
+        catalog.register_dataset(uow, system, key="numbers", name="编号", department_code="GA")
+    with storage.uow() as uow:
+        staged = uow.stage_version("numbers")
+        for start in range(0, n, 4_096):
+            part = keys.slice(start, 4_096)
+            staged.write(pa.table({"编号": part, "姓名": pc.cast(part, pa.string())}))
+        catalog.mount_on_publish(uow, system, "numbers", staged, kind="ingest", job_id=None, inputs=[],
+                                 rule_set_sm3=None)
+        uow.commit()
+    storage.lake_engine = DuckDBEngine(page_threads=4)
+    scope = ReadScope(fields=frozenset({"编号", "姓名"}), masks={"姓名": FieldMask("CN_NAME")})
+    for descending in (False, True):
+        seen, after = [], None
+        while True:
+            with storage.uow() as uow:
+                page = access.read_rows(uow, people["ga_user"], "numbers", purpose="测试", scope=scope,
+                                        order_by=["编号"], after=after, limit=7_000, descending=descending)
+            seen += page.table.column("编号").to_pylist()
+            if page.next_after is None:
+                break
+            after = list(page.next_after)
+        assert seen == sorted(range(1, n + 1), reverse=descending)

@@ -393,8 +393,10 @@ def _plan(uow: UnitOfWork, actor: Actor, ds: Dataset, *, fields: Sequence[str] |
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise Invalid("Limit must be a positive integer")
         # a page: pick its rows first, then mask, decrypt and watermark only those (DuckDB would otherwise
-        # compute the masks on every matching row below the Top-N; measured 132 → 97 ms a page on 5M rows)
-        sql = f"SELECT {', '.join(selects)} FROM (SELECT *{rows}{order_sql} LIMIT {limit}) AS {_RAW}{order_sql}"
+        # compute the masks on every matching row below the Top-N; measured 132 → 97 ms a page on 5M rows).
+        # The outer SELECT keeps the subquery's order (DuckDB's order preservation: a projection preserves the
+        # order of its input), so it does not sort the page again (~0.6-1 ms of a 15 ms page).
+        sql = f"SELECT {', '.join(selects)} FROM (SELECT *{rows}{order_sql} LIMIT {limit}) AS {_RAW}"
     return _Plan(sql, params, functions, source, chosen, {n: m.mask for n, m in masks.items()}, decrypted, code,
                  order)
 

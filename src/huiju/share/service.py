@@ -665,6 +665,10 @@ def _describe(actor: Actor, grant: Grant, channel: str, request: dict[str, Any] 
             "at": utcnow().isoformat(timespec="microseconds")}
 
 
+_CALLS = ExchangeCall.__table__
+_GRANTS = Grant.__table__
+
+
 def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, description: dict[str, Any],
                  body: bytes, fields: list[str], rows: int) -> receipts.Receipt:
     """Sign the receipt, then log the call, count it against the quotas and audit it (with the read's own
@@ -680,14 +684,14 @@ def _record_call(uow: UnitOfWork, actor: Actor, grant: Grant, channel: str, desc
                            time=utcnow().isoformat(timespec="microseconds"))
 
     def write(into: UnitOfWork) -> int:
-        call_id = into.session.execute(insert(ExchangeCall).returning(ExchangeCall.id), {
+        # Core statements on the tables: the ORM's bulk paths cost ~0.3 ms a call here, serialised under the GIL
+        call_id = into.session.execute(insert(_CALLS).returning(_CALLS.c.id), {
             "grant_id": grant_id, "consumer_department_id": consumer, "user_id": actor.user_id, "purpose": purpose,
             "channel": channel, "fields": list(fields), "rows": rows, "bytes": len(body), "status": 200,
             "request_hash": req_hash, "response_hash": signed.response_hash, "signature": signed.signature,
             "key_fingerprint": fingerprint, "created_at": datetime.fromisoformat(signed.time)}).scalar_one()
-        into.session.execute(update(Grant).where(Grant.id == grant_id)
-                             .values(calls_used=Grant.calls_used + 1, rows_used=Grant.rows_used + rows)
-                             .execution_options(synchronize_session=False))  # no grant is loaded in this unit
+        into.session.execute(update(_GRANTS).where(_GRANTS.c.id == grant_id)
+                             .values(calls_used=_GRANTS.c.calls_used + 1, rows_used=_GRANTS.c.rows_used + rows))
         into.emit(actor, DataDelivered(grant_id=grant_id, call_id=call_id, channel=channel, rows=rows,
                                        bytes=len(body), response_hash=signed.response_hash))
         return call_id
