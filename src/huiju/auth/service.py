@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import hmac
 import re
 import secrets
@@ -79,6 +81,15 @@ def department_by_code(uow: UnitOfWork, code: str) -> Department:
     if dept is None:
         raise NotFound("Department %(code)s not found", code=code)
     return dept
+
+
+@public
+def departments_by_id(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, Department]:
+    """Departments by id (public information), for other contexts that hold department ids in their rows."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {d.id: d for d in uow.session.scalars(select(Department).where(Department.id.in_(wanted)))}
 
 
 # ---- users and roles ---------------------------------------------------------------------

@@ -15,7 +15,6 @@ from huiju.ingest import service as ingest_service
 from huiju.ingest.authority import service as authority_service
 from huiju.ingest.authority.defaults import default_elements, default_mappings
 from huiju.ingest.connectors import open_file
-from huiju.ingest.models import IngestJob
 from huiju.storage.uow import Storage
 
 EXPORT_DATE = date(2026, 11, 1)
@@ -33,10 +32,10 @@ def connector_options(spec: DataFile) -> dict[str, Any]:
 
 
 def ingest_sources(storage: Storage, actor: Actor, sources: Path,
-                   progress: Callable[[str, int], None] | None = None) -> dict[str, IngestJob]:
+                   progress: Callable[[str, int], None] | None = None) -> dict[str, ingest_service.IngestJob]:
     """Register, declare and load every dataset of the manifest; returns the job per dataset key."""
     manifest = Manifest.load(sources)
-    jobs: dict[str, IngestJob] = {}
+    jobs: dict[str, ingest_service.IngestJob] = {}
     for spec in manifest.files:
         opts = connector_options(spec)
         header = open_file(sources / spec.file, encoding=spec.encoding, **opts).columns

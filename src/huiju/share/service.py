@@ -14,7 +14,6 @@ from sqlalchemy import case, func, insert, select, update
 
 from huiju.auth import service as auth_service
 from huiju.auth.authz import allowed, public, require, visible
-from huiju.auth.models import Department
 from huiju.auth.roles import Actor
 from huiju.catalog import lineage as catalog_lineage
 from huiju.catalog import service as catalog_service
@@ -174,7 +173,7 @@ def _start_clock(uow: UnitOfWork, req: ShareRequest, now: datetime) -> None:
 
 
 def _region_of(uow: UnitOfWork, department_id: int) -> str:
-    dept = uow.session.get(Department, department_id)
+    dept = auth_service.departments_by_id(uow, [department_id]).get(department_id)
     return dept.region_code if dept else ""
 
 
@@ -382,13 +381,14 @@ def overdue_by_department(uow: UnitOfWork, actor: Actor, now: datetime | None = 
     now = now or utcnow()
     clocked = [s.value for s in W.CLOCKED]
     rows = uow.session.execute(
-        select(Department.id, Department.code, Department.name, func.count(ShareRequest.id),
+        select(ShareRequest.provider_department_id, func.count(ShareRequest.id),
                func.sum(case((ShareRequest.deadline_at <= now, 1), else_=0)))
-        .join(ShareRequest, ShareRequest.provider_department_id == Department.id)
         .where(ShareRequest.state.in_(clocked))
-        .group_by(Department.id, Department.code, Department.name).order_by(Department.code)).all()
-    return [{"department_id": r[0], "code": r[1], "name": r[2], "waiting": r[3], "overdue": int(r[4] or 0)}
-            for r in rows]
+        .group_by(ShareRequest.provider_department_id)).all()
+    depts = auth_service.departments_by_id(uow, [r[0] for r in rows])
+    found = [{"department_id": r[0], "code": depts[r[0]].code, "name": depts[r[0]].name, "waiting": r[1],
+              "overdue": int(r[2] or 0)} for r in rows if r[0] in depts]
+    return sorted(found, key=lambda d: d["code"])
 
 
 # ---- grants -------------------------------------------------------------------------------
@@ -815,7 +815,7 @@ def trace_leak(uow: UnitOfWork, actor: Actor, content: bytes, filename: str = ""
 
 
 def _hit(uow: UnitOfWork, grant: Grant, how: str) -> dict[str, Any]:
-    dept = uow.session.get(Department, grant.consumer_department_id)
+    dept = auth_service.departments_by_id(uow, [grant.consumer_department_id]).get(grant.consumer_department_id)
     return {"grant": grant.id, "dept": dept.name if dept else grant.consumer_department_id,
             "purpose": grant.purpose, "how": gettext(how)}
 
@@ -954,8 +954,8 @@ def entry_grants_lineage(uow: UnitOfWork, actor: Actor, entry_id: int) -> list[t
         require(actor, P.GRANT_VIEW, department_id=grants[0].provider_department_id)
     except Forbidden:  # the entry is visible, its grants are the provider's business: draw none
         return []
-    names = dict(uow.session.execute(select(Department.id, Department.name).where(
-        Department.id.in_({g.consumer_department_id for g in grants}))).all())
+    names = {i: d.name for i, d in auth_service.departments_by_id(uow, {g.consumer_department_id for g in grants})
+             .items()}
     now = utcnow()
     return [(gettext("Shared with %(dept)s") % {"dept": names.get(g.consumer_department_id, "?")},
              gettext("Grant %(id)s: %(fields)s (%(state)s)") % {"id": g.id, "fields": "、".join(g.fields[:4]),
