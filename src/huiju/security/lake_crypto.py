@@ -222,10 +222,20 @@ def decrypt_array(ct: pa.Array, nonces: pa.Array, starts: pa.Array, key: bytes) 
 
 def token_array(array: pa.Array, key: bytes) -> pa.BinaryArray:
     """The lookup token of each value: HMAC-SM3(token key, UTF-8 text) truncated to TOKEN_BYTES; NULL stays NULL."""
-    texts = _as_string(array).to_pylist()
-    present = [t.encode() for t in texts if t is not None]
-    macs = iter(get_provider().hmac_sm3_many(key, present))
-    return pa.array([None if t is None else next(macs)[:TOKEN_BYTES] for t in texts], type=pa.binary())
+    array = _as_string(array)
+    provider = get_provider()
+    packed = getattr(provider, "hmac_sm3_packed", None)
+    if packed is None:  # a provider without the whole-column call: one HMAC per value
+        texts = array.to_pylist()
+        macs = iter(provider.hmac_sm3_many(key, [t.encode() for t in texts if t is not None]))
+        return pa.array([None if t is None else next(macs)[:TOKEN_BYTES] for t in texts], type=pa.binary())
+    valid = _valid(array)
+    macs = packed(key, _data(array), _offsets(array), TOKEN_BYTES)
+    offsets = np.zeros(len(array) + 1, dtype=np.int32)
+    offsets[1:] = np.cumsum(valid) * TOKEN_BYTES
+    tokens = macs if valid.all() else macs[valid]
+    return pa.BinaryArray.from_buffers(pa.binary(), len(array), [_validity_buffer(valid), pa.py_buffer(offsets),
+                                                                 pa.py_buffer(tokens)])
 
 
 def token_of(value: Any, key: bytes) -> bytes:
