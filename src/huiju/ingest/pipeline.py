@@ -122,6 +122,9 @@ def run_pipeline(connector: Connector, schema: TableSchema, rules: list[Rule], s
         release = getattr(connector, "release", None)
         if release is not None:
             release()
+        started = getattr(connector, "fused_started", None)
+        if started is not None:
+            started()
         try:
             stats = _run(_fused_chunks(fused_sql, chunk_rows), connector, schema, rules,
                          staged, today=today, quarantine=quarantine, progress=counted, previous=())
