@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -105,9 +106,13 @@ def main() -> None:
     main_tid = threading.get_native_id()
     start_main, start_all, wall = time.thread_time(), run._cpu(), time.perf_counter()
     t0 = wall
-    with storage.uow() as uow:
-        job = service.ingest_file(uow, actor, dataset_key="legal_entities", path=path, today=run.TODAY)
-    wall, total, caller = time.perf_counter() - wall, run._cpu() - start_all, time.thread_time() - start_main
+    try:
+        with storage.uow() as uow:
+            job = service.ingest_file(uow, actor, dataset_key="legal_entities", path=path, today=run.TODAY)
+        wall, total, caller = time.perf_counter() - wall, run._cpu() - start_all, time.thread_time() - start_main
+    finally:
+        storage.close()
+        shutil.rmtree(work, ignore_errors=True)
     after = _tasks()
     pool = sum(v - before.get(t, 0.0) for t, v in after.items() if t != main_tid)
     assert job.status == "succeeded", job.error
