@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import random
+import subprocess
+import sys
 
 import gmssl_pyx
 import numpy as np
@@ -91,3 +93,18 @@ def test_a_provider_without_the_whole_column_call_gives_the_same_tokens(monkeypa
 
     monkeypatch.setattr(provider_module, "_provider", PerValue())
     assert lc.token_array(values, KEY).equals(fast)
+
+
+def test_without_a_writable_cache_folder_it_compiles_in_memory():
+    """numba refuses cache=True where it finds nowhere to write; the module then compiles without caching."""
+    code = """
+import gmssl_pyx, numpy as np
+import numba.core.caching as caching
+caching.CacheImpl._locator_classes = []  # as on a read-only install with no writable home
+from huiju.security.crypto.sm3_batch import hmac_sm3_packed
+data = np.frombuffer(b"110101199003077777", np.uint8)
+assert hmac_sm3_packed(b"k" * 32, data, np.array([0, 18]))[0].tobytes() == gmssl_pyx.sm3_hmac(b"k" * 32, data.tobytes())
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

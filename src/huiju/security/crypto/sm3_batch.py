@@ -13,7 +13,8 @@ it against GmSSL and OpenSSL on every length from 0 to 200 bytes, multi-byte UTF
 
 SM3 is GB/T 32905-2016; the arithmetic is on 32-bit words with no table lookups, so the time does not depend
 on the key or the data. Importing this module imports numba (~0.3 s), so callers import it when they need it;
-the compiled code is cached beside this file (``cache=True``): a machine compiles it once (~2 s).
+the compiled code is cached beside this file (``cache=True``, or under NUMBA_CACHE_DIR): a machine compiles it
+once (~4 s).
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ _IV = np.array([0x7380166F, 0x4914B2B9, 0x172442D7, 0xDA8A0600, 0xA96F30BC, 0x16
 _T = np.array([((t << (j % 32)) | (t >> (32 - j % 32))) & 0xFFFFFFFF
                for j in range(64) for t in [0x79CC4519 if j < 16 else 0x7A879D8A]], np.uint32)
 
-_jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+def _jit(fn):  # type: ignore[no-untyped-def]
+    """Compiled without the GIL, cached on disk; where numba finds no writable cache folder (a read-only install
+    and home, and no NUMBA_CACHE_DIR) it compiles in memory instead, ~4 s once per process."""
+    try:
+        return numba.njit(nogil=True, cache=True, boundscheck=False)(fn)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True, boundscheck=False)(fn)
 
 
 @_jit
