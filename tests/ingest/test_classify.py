@@ -16,6 +16,8 @@ from huiju.ingest.classify import (
     HEADER_KEYWORDS,
     SAMPLE_SIZE,
     SURNAMES,
+    _minors,
+    _shares,
     header_hint,
     is_address,
     propose,
@@ -23,6 +25,7 @@ from huiju.ingest.classify import (
 )
 from huiju.ingest.validators import (
     USCC_CHARS,
+    check_citizen_id,
     gb11643_check_char,
     gb32100_check_char,
     luhn_ok,
@@ -262,3 +265,30 @@ def test_any_text_gives_a_well_formed_proposal(values: list[str], header: str) -
     assert 0 <= proposal.confidence <= 1 and proposal.column == header
     assert proposal.evidence.sampled <= len(values)
     assert proposal.label.personal == (proposal.mask is not None)
+
+
+def _reference_shares(values: list[str]) -> dict[str, float]:
+    """What propose computed before the vectorised checks: each Python check on each value."""
+    return {kind: sum(map(check, values)) / len(values) for kind, check in CONTENT_CHECKS.items()}
+
+
+def _reference_minors(values: list[str], today: date) -> int:
+    cutoff = f"{today.year - 14:04d}{today:%m%d}"
+    checks = (check_citizen_id(v, today=today) for v in values)
+    return sum(1 for c in checks if c.normalized and c.normalized[6:14] > cutoff)
+
+
+_NOISE = ["", "x", "中文", "13912345678 ", "＋８６１３９１２３４５６７８", "6228 4804 0256 4890 018", "91340600ma2pbp2120",
+          "110105491231002", "11010519491231002x", "１１０１０５２０１５０６０２００２Ｘ", "4111111111111111", "1391234567"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(sorted(GENERATORS)) | st.sampled_from(_NOISE) | st.text(max_size=20), min_size=1,
+                max_size=80), st.randoms(use_true_random=False))
+def test_vectorised_shares_and_minors_equal_the_per_value_checks(kinds: list[str], rng: random.Random) -> None:
+    values = [GENERATORS[k](rng) if k in GENERATORS else k for k in kinds]
+    values += [citizen_id(rng) for _ in range(3)] + ["440305" + "20150602" + "123"]
+    values[-1] += gb11643_check_char(values[-1])  # a child's ID, so minors are counted both ways
+    assert _shares(values) == _reference_shares(values)
+    for today in (date(2024, 6, 1), date(2029, 6, 2), date(1995, 1, 1)):
+        assert _minors(values, today) == _reference_minors(values, today)

@@ -675,3 +675,15 @@ def test_plugins_register_new_kinds_and_options_are_checked(tmp_path, monkeypatc
         open_file(tmp_path / "a.fw", sheet="x")
     with pytest.raises(Invalid, match="does not exist"):
         open_file(tmp_path / "missing.csv")
+
+
+def test_replacement_characters_are_counted_across_read_seams(tmp_path):
+    from huiju.ingest.connectors.csv import _count_replacements
+
+    mark = "\ufffd".encode()
+    for at in range((1 << 20) - 3, (1 << 20) + 1):  # the character ends before, straddles, or starts at a seam
+        path = tmp_path / f"f{at}.csv"
+        path.write_bytes(b"a" * at + mark + b"b" * 10 + mark * 2 + b"\n")
+        assert _count_replacements(path) == 3
+    path.write_bytes(b"x" * (2 << 20))
+    assert _count_replacements(path) == 0

@@ -19,15 +19,29 @@ from huiju.ingest.validators import (
     PROVINCE_PREFIXES,
     USCC_CHARS,
     USCC_KINDS,
+    check_bank_card,
     check_citizen_id,
+    check_mobile,
     check_region_code,
     check_uscc,
     gb11643_check_char,
     gb32100_check_char,
+    luhn_ok,
     normalize_identifier,
 )
-from huiju.ingest.validators_arrow import citizen_id_valid, region_code_valid, uscc_valid
-from huiju.ingest.validators_sql import sql_citizen_id_valid, sql_uscc_valid
+from huiju.ingest.validators_arrow import (
+    bank_card_valid,
+    citizen_id_valid,
+    mobile_valid,
+    region_code_valid,
+    uscc_valid,
+)
+from huiju.ingest.validators_sql import (
+    sql_bank_card_valid,
+    sql_citizen_id_valid,
+    sql_mobile_valid,
+    sql_uscc_valid,
+)
 
 TODAY = date(2024, 6, 1)
 KNOWN = ["110105", "990100", "990102", "441900"]
@@ -39,6 +53,8 @@ TWINS: dict[str, tuple[Callable[[str], bool], Callable[..., pa.Array], Callable[
     "region": (lambda v: check_region_code(v).ok, region_code_valid, sql_region_code_valid),
     "region_known": (lambda v: check_region_code(v, KNOWN).ok, partial(region_code_valid, known=KNOWN),
                      partial(sql_region_code_valid, known=KNOWN)),
+    "mobile": (lambda v: check_mobile(v).ok, mobile_valid, sql_mobile_valid),
+    "bank_card": (lambda v: check_bank_card(v).ok, bank_card_valid, sql_bank_card_valid),
 }
 EDGES = [
     "91340600MA2PBP2120",  # Σ ≡ 0 (mod 31): check character '0' (cn-standards.md §4)
@@ -49,6 +65,10 @@ EDGES = [
     "11010500000101" + "0000", "11010520000229" + "0000", "11010519000229" + "0000", "110105000229002",
     "110105", "990102", "９９０１０２", "990100", "990001", "999000", "999099", "000000", "12345", "1234567",
     "", " ", "X", "中", "91340600MA2PBP212", "91340600MA2PBP21200", "91340600MA2PBP212中",
+    "13912345678", "+86 13912345678", "86-13912345678", "+8613912345678", "１３９１２３４５６７８", "12912345678",
+    "1391234567", "139123456789", "+86  13912345678", " 13912345678\n",
+    "6228480402564890018", "6228 4804 0256 4890 018", "6228480402564890017", "4111111111111111",
+    "4111 1111 1111 1111", "４１１１１１１１１１１１１１１１", "411111111111111", "41111111111111111111", "6228480402564890018x",
 ]
 
 
@@ -162,3 +182,27 @@ def test_random_citizen_ids_agree(values: list[str]) -> None:
 def test_random_region_codes_agree(values: list[str]) -> None:
     _agree("region", values)
     _agree("region_known", values)
+
+
+@st.composite
+def _bank_cards(draw: st.DrawFn) -> str:
+    body = draw(st.text("0123456789", min_size=15, max_size=18))
+    check = next(d for d in "0123456789" if luhn_ok(body + d)) if draw(st.booleans()) else draw(st.sampled_from("0123456789"))
+    card = body + check
+    if draw(st.booleans()):  # groups of four, as printed on the card
+        card = " ".join(card[i:i + 4] for i in range(0, len(card), 4))
+    return card
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_mangled(_bank_cards()) | st.text("0123456789 ", max_size=22), min_size=1, max_size=50))
+def test_random_bank_cards_agree(values: list[str]) -> None:
+    _agree("bank_card", values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_mangled(st.tuples(st.sampled_from(["", "86", "+86", "+86 ", "86-"]), st.just("1"),
+                                   st.text("0123456789", min_size=10, max_size=10)).map("".join))
+                | st.text("0123456789+- ", max_size=16), min_size=1, max_size=50))
+def test_random_mobiles_agree(values: list[str]) -> None:
+    _agree("mobile", values)

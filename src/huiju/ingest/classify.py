@@ -14,6 +14,10 @@ Thresholds (share of sampled values passing the kind's check):
   are ID numbers (only for kinds with a precise check: names and addresses are too easy to hit by chance).
 
 A column of citizen IDs with anyone born less than 14 years ago gets the "minor" category (PIPL art. 28).
+
+The check-digit and number kinds are checked over the whole sample at once by validators_arrow's vectorised
+twins (VECTOR_CHECKS, property-tested to give check_*(v).ok exactly): one call per column instead of a Python
+call per value, which cut the first-load proposal of the 11-column bench table from ~0.16 to ~0.08 CPU s.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,6 +36,13 @@ from huiju.ingest.validators import (
     check_citizen_id,
     check_mobile,
     check_uscc,
+)
+from huiju.ingest.validators_arrow import (
+    bank_card_valid,
+    citizen_id_valid,
+    mobile_valid,
+    normalized,
+    uscc_valid,
 )
 from huiju.security.classification import (
     KIND_POLICIES,
@@ -112,6 +124,14 @@ CONTENT_CHECKS: dict[str, Callable[[str], bool]] = {
     "person_name": is_person_name,
     "address": is_address,
 }
+# The same checks over a whole sample at once (validators_arrow), for the kinds that have a twin.
+# They take the sample already folded by normalize_identifier (standardized=True), so it is folded once.
+VECTOR_CHECKS: dict[str, Callable[[pa.Array], pa.Array]] = {
+    "citizen_id": lambda a: citizen_id_valid(a, today=date.today(), standardized=True),
+    "bank_card": lambda a: bank_card_valid(a, standardized=True),
+    "mobile": lambda a: mobile_valid(a, standardized=True),
+    "uscc": lambda a: uscc_valid(a, standardized=True),
+}
 
 
 @dataclass(frozen=True)
@@ -187,11 +207,30 @@ def sample_values(array: pa.Array | pa.ChunkedArray, size: int = SAMPLE_SIZE) ->
     return [value.strip() for value in _spread(text, size).to_pylist()]
 
 
+def _shares(values: list[str]) -> dict[str, float]:
+    """The share of the sampled values passing each kind's check, in CONTENT_CHECKS order."""
+    sample = normalized(pa.array(values, pa.string()))
+    shares = {}
+    for kind, check in CONTENT_CHECKS.items():
+        vector = VECTOR_CHECKS.get(kind)
+        if vector is None:
+            passed = sum(map(check, values))
+        else:
+            passed = pc.sum(vector(sample)).as_py() or 0
+        shares[kind] = passed / len(values)
+    return shares
+
+
 def _minors(values: list[str], today: date) -> int:
     """How many values are valid citizen IDs of people born less than MINOR_AGE years before `today`."""
     cutoff = f"{today.year - MINOR_AGE:04d}{today:%m%d}"
-    checks = (check_citizen_id(v, today=today) for v in values)
-    return sum(1 for c in checks if c.normalized and c.normalized[6:14] > cutoff)
+    text = normalized(pa.array(values, pa.string()))
+    valid = np.asarray(citizen_id_valid(text, today=today, standardized=True).to_numpy(zero_copy_only=False), bool)
+    births = pc.if_else(pc.equal(pc.binary_length(text), 15),  # the 1989 form omits the century
+                        pc.binary_join_element_wise("19", pc.utf8_slice_codeunits(text, 6, 12), ""),
+                        pc.utf8_slice_codeunits(text, 6, 14))
+    later = np.asarray(pc.fill_null(pc.greater(births, cutoff), False).to_numpy(zero_copy_only=False), bool)
+    return int((valid & later).sum())
 
 
 def propose(
@@ -201,7 +240,7 @@ def propose(
     hint = header_hint(column)
     hinted = hint[0] if hint else None
     values = sample_values(array, size)
-    shares = {kind: sum(map(check, values)) / len(values) for kind, check in CONTENT_CHECKS.items()} if values else {}
+    shares = _shares(values) if values else {}
 
     def threshold(kind: str) -> float:
         if kind == hinted:

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Protocol
 
 import gmssl_pyx
+import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -62,6 +63,9 @@ class CryptoProvider(Protocol):
     def sm4_ctr(self, key: bytes, counter_block: bytes, data: bytes) -> bytes: ...
 
     def hmac_sm3_many(self, key: bytes, items: list[bytes]) -> list[bytes]: ...
+
+    # Optional: ``hmac_sm3_packed(key, data, offsets, size) -> np.ndarray``, the HMACs of a whole packed column
+    # at once (SoftwareProvider has it); lake_crypto.token_array uses it when present, else hmac_sm3_many.
 
     def sm2_generate_keypair(self) -> tuple[str, str]: ...
 
@@ -125,6 +129,13 @@ class SoftwareProvider:
         """HMAC-SM3 of many short items (lookup tokens): GmSSL's one-shot call is about 3x faster per item."""
         mac = gmssl_pyx.sm3_hmac
         return [mac(key, item) for item in items]
+
+    def hmac_sm3_packed(self, key: bytes, data: np.ndarray, offsets: np.ndarray, size: int = 32) -> np.ndarray:
+        """HMAC-SM3 of data[offsets[i]:offsets[i+1]] for every i, truncated to ``size`` bytes, as an (n, size)
+        uint8 matrix: one compiled loop without the GIL (crypto/sm3_batch.py), ~0.5 µs a short value."""
+        from huiju.security.crypto.sm3_batch import hmac_sm3_packed  # imports numba: only when needed
+
+        return hmac_sm3_packed(key, data, offsets, size)
 
     def sm2_generate_keypair(self) -> tuple[str, str]:
         """Return ``(private_key_hex, public_key_hex)`` in the encoding of the module docstring."""
