@@ -27,8 +27,6 @@ import legal_entities  # noqa: E402
 import run  # noqa: E402
 
 CPU: dict[str, float] = defaultdict(float)
-WRITER_STAGES = ("primary key across chunks", "quarantine spool", "Parquet write (writer thread)", "  lookup tokens",
-                 "  SM4-CTR")  # run in the writer's thread (pipeline._Writer), reported under it
 SPANS: list[tuple[str, float, float]] = []  # (stage, wall start, wall end) of the top-level stages, for --timeline
 THREADS: dict[str, float] = defaultdict(float)
 _local = threading.local()
@@ -122,12 +120,12 @@ def main() -> None:
           f"wall {wall:.2f} s, CPU {total:.2f} s, load {os.getloadavg()[0]:.1f}")
     print(f"{'caller thread':45s} {caller:6.2f}")
     for label, value in CPU.items():
-        if label not in WRITER_STAGES:
+        if label not in ("Parquet write (writer thread)", "  lookup tokens", "  SM4-CTR"):
             print(f"  {label:43s} {value:6.2f}")
     for label, value in THREADS.items():
         print(f"{label:45s} {value:6.2f}")
         if label == "writer thread":
-            for sub in WRITER_STAGES:
+            for sub in ("Parquet write (writer thread)", "  lookup tokens", "  SM4-CTR"):
                 print(f"  {sub:43s} {CPU[sub]:6.2f}")
     print(f"{'other threads still alive (DuckDB, Arrow pools)':45s} {pool:6.2f}")
     if args.timeline:

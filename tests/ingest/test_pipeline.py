@@ -146,20 +146,6 @@ def test_a_write_error_reaches_the_caller(tmp_path: Path, monkeypatch: pytest.Mo
         _run(tmp_path, ROWS, ["k"])
 
 
-def test_a_quarantine_error_in_the_writer_thread_reaches_the_caller(tmp_path: Path) -> None:
-    """Rejects are filed in the writer's thread, after the key check across chunks: a failing spool stops the run."""
-    def full_spool(rows: list[Quarantined]) -> None:
-        raise OSError(28, "No space left on device")
-
-    schema = _schema(["k"])
-    lake = Lake(tmp_path / "lake")
-    lake.ensure()
-    staged = lake.stage("t")
-    with pytest.raises(OSError, match="No space"):
-        run_pipeline(Batches(ROWS, 1), schema, rules_from_schema(schema), staged, today=TODAY,
-                     quarantine=full_spool, chunk_rows=5)
-
-
 CSV_SCHEMA = {"fields": [{"name": "code", "type": "string", "format": "gb32100", "constraints": {"required": True}},
                          {"name": "name", "type": "string", "constraints": {"required": True, "maxLength": 8}},
                          {"name": "capital", "type": "number", "constraints": {"minimum": 0}},

@@ -15,8 +15,8 @@ split_batch over the CSV connector's 112 batches of ~8,900 rows took 10.4 s, ove
 GiB bar; with 262,144, 1.14 GiB on the fused path.
 
 Three stages overlap, each in its own thread: the connector reads and parses the next chunk
-(``_Prefetch``), the caller's thread checks the current one, and ``_Writer`` finishes the previous one (its
-primary keys across chunks, its quarantine records and its Parquet); pyarrow and DuckDB release the GIL. Memory stays
+(``_Prefetch``), the caller's thread checks the current one and files its rejects, and ``_Writer``
+encodes the previous chunk's accepted rows to Parquet; pyarrow and DuckDB release the GIL. Memory stays
 bounded whatever the file size: at most three chunks are alive (the next one being read, the one being
 checked, the last one being written), about 120 MB of Arrow strings each for the bench table; the 5M-row
 bench ingest peaks at the RSS recorded in bench/RESULTS.md (the bar is 1.5 GiB).
@@ -150,62 +150,44 @@ def _run(chunks: Iterable[pa.Table], connector: Connector, schema: TableSchema, 
     stats = PipelineStats()
     conn = duckdb.connect(":memory:")
     key = list(schema.primary_key or [])
-    seen = _KeysSeen(conn.cursor(), key) if key else None  # its own connection: it runs in the writer's thread
-
-    wrote = False
-
-    def write(data: pa.Table | pa.RecordBatch) -> None:
-        nonlocal wrote
-        staged.write(data)
-        wrote = True
-
-    def finish(accepted: pa.Table, held: dict[int, Quarantined], counts: Counter[str]) -> None:
-        """In the writer's thread, in chunk order: keys repeated from earlier chunks, then write and file."""
-        if seen is not None and accepted.num_rows:
-            accepted, dupes = seen.split(accepted)
-            for row, raw, key_text in dupes:
-                held[row] = Quarantined(row, raw, [{"field": "+".join(key), "rule": "primary_key",
-                                                    "message": _zh(DUPLICATE_KEY, {"key": key_text})}])
-                counts["primary_key"] += 1
-        if accepted.num_rows or not wrote:  # the first chunk is written even empty: the version learns its schema
-            write(accepted.drop_columns([ROW_COLUMN]))
-        if held:
-            quarantine(sorted(held.values(), key=lambda q: q.row))
-        stats.rule_counts.update(counts)
-        stats.rows_accepted += accepted.num_rows
-        stats.rows_rejected += len(held)
-
+    seen = _KeysSeen(conn, key) if key else None
     try:
-        with _Writer() as writer, _Prefetch(chunks) as tables:
+        with _Writer(staged) as writer, _Prefetch(chunks) as tables:
             for batch in previous:  # append mode: the current version's rows come first
-                writer.submit(functools.partial(write, batch))
-            chunked = False
+                writer.write(batch)
             for table in tables:
                 result = split_batch(conn, table, schema, rules, today=today)
+                accepted = result.accepted
                 held: dict[int, Quarantined] = {}
-                counts: Counter[str] = Counter()
                 for reject in result.rejects:
                     item = held.setdefault(reject.row, Quarantined(reject.row, {}, []))
                     item.reasons.append({"field": reject.field, "rule": reject.rule, "message": reject.message_zh})
-                    counts[reject.rule] += 1
+                    stats.rule_counts[reject.rule] += 1
                 if held:
                     for raw in result.rejected_raw.to_pylist():
                         held[raw.pop(ROW_COLUMN)].raw = raw
-                writer.submit(functools.partial(finish, result.accepted, held, counts))
-                chunked = True
+                if seen is not None and accepted.num_rows:
+                    accepted, dupes = seen.split(accepted)
+                    for row, raw, key_text in dupes:
+                        held[row] = Quarantined(row, raw, [{"field": "+".join(key), "rule": "primary_key",
+                                                            "message": _zh(DUPLICATE_KEY, {"key": key_text})}])
+                        stats.rule_counts["primary_key"] += 1
+                if accepted.num_rows or not writer.wrote:
+                    writer.write(accepted.drop_columns([ROW_COLUMN]))
+                if held:
+                    quarantine(sorted(held.values(), key=lambda q: q.row))
                 if result.extra_columns and not stats.rows_read:
                     stats.notices.append(_zh(EXTRA_COLUMNS, {"columns": "、".join(result.extra_columns)}))
                 stats.rows_read += result.rows_read
+                stats.rows_accepted += accepted.num_rows
+                stats.rows_rejected += len(held)
                 if progress:
                     progress(result.rows_read)
-                del table, result, held  # free this chunk before the next one is gathered
-            if not chunked:  # a header-only delivery is a valid, empty version with the declared columns
+                del table, result, accepted, held  # free this chunk before the next one is gathered
+            if not writer.wrote:  # a header-only delivery is a valid, empty version with the declared columns
                 empty = pa.Table.from_batches([], schema=schema_for(connector.columns))
-                writer.submit(functools.partial(finish, split_batch(conn, empty, schema, rules, today=today).accepted,
-                                                {}, Counter()))
+                writer.write(split_batch(conn, empty, schema, rules, today=today).accepted.drop_columns([ROW_COLUMN]))
     finally:
-        if seen is not None:
-            seen.close()
         conn.close()
     return stats
 
@@ -322,36 +304,36 @@ class _Prefetch:
 
 
 class _Writer:
-    """Finish each chunk in a thread, one chunk behind, so that this overlaps checking the next chunk.
+    """Write the version's Parquet in a thread, one table behind, so encoding overlaps checking the next chunk.
 
-    Finishing is the primary-key check across chunks, filing the chunk's rejects and writing its Parquet (pyarrow
-    encodes and compresses without the GIL): the caller's thread checking the chunks was the pipeline's busiest
-    stage, and the key check and the quarantine spool (~0.45 CPU s per 1M rows) moved here. One chunk at a time,
-    in order: a submission waits for the one before to finish. Its error (a full disk) is raised at the next
-    submission or at the end; leaving the block waits for every chunk to be finished, so the caller closes a
-    complete version.
+    One table at a time: a write waits for the one before to finish. pyarrow encodes and compresses without
+    the GIL. Its error (a full disk) is raised at the next write or
+    at the end; leaving the block waits for every table to be written, so the caller closes a complete version.
     """
 
-    def __init__(self) -> None:
-        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+    def __init__(self, staged: StagedVersion) -> None:
+        self._staged = staged
+        self._queue: queue.Queue[pa.Table | pa.RecordBatch | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="huiju-ingest-write", daemon=True)
+        self.wrote = False
 
     def _run(self) -> None:
-        while (work := self._queue.get()) is not None:
+        while (data := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    work()
+                    self._staged.write(data)
                 except BaseException as exc:  # raised in the caller's thread
                     self._error = exc
-            del work
+            del data
             self._queue.task_done()
 
-    def submit(self, work: Callable[[], None]) -> None:
-        self._queue.join()  # the previous chunk is finished
+    def write(self, data: pa.Table | pa.RecordBatch) -> None:
+        self._queue.join()  # the previous table is written
         if self._error is not None:
             raise self._error
-        self._queue.put(work)
+        self._queue.put(data)
+        self.wrote = True
 
     def __enter__(self) -> _Writer:
         self._thread.start()
@@ -381,9 +363,6 @@ class _KeysSeen:
         self._keys: list[pa.Table] = []  # the kept keys of every chunk; positions index their concatenation
         self._starts = np.empty(0, np.int64)  # where each chunk's keys start in it
         self._count = 0
-
-    def close(self) -> None:
-        self._conn.close()
 
     def _hash(self, keys: pa.Table) -> np.ndarray:
         view = f"__huiju_keys_{uuid.uuid4().hex}"
