@@ -87,6 +87,31 @@ def test_keys_repeated_in_later_chunks_are_quarantined(tmp_path: Path, monkeypat
     assert table.num_rows == len(ROWS) - 4
 
 
+@pytest.mark.parametrize("collide", [False, True])
+def test_keys_across_many_chunks_match_a_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   collide: bool) -> None:
+    """60 chunks, so the earlier keys sit in several merged runs: the first row of a key is kept, every later one
+    quarantined (``unique`` within its chunk, ``primary_key`` across chunks), however the hashes collide."""
+    if collide:
+        monkeypatch.setattr(pipeline._KeysSeen, "_hash", lambda self, keys: np.zeros(keys.num_rows, np.uint64))
+    rng = np.random.default_rng(7)
+    rows = [{"k": f"k{rng.integers(0, 120)}", "n": str(rng.integers(0, 3)), "v": str(i)} for i in range(240)]
+    held, table = _run(tmp_path, rows, ["k", "n"], size=3, chunk_rows=4)
+    expected: dict[int, str] = {}
+    first: dict[tuple[str | None, ...], int] = {}
+    for i, r in enumerate(rows):
+        key = (r["k"], r["n"])
+        if key in first:  # rows are numbered from 1; chunks hold 4 rows each
+            expected[i + 1] = "unique:k+n" if first[key] // 4 == i // 4 else "primary_key"
+        else:
+            first[key] = i
+    reasons = {q.row: q.reasons[0]["rule"] for q in held}
+    assert {r for r, rule in reasons.items() if rule == "primary_key"} == \
+        {r for r, rule in expected.items() if rule == "primary_key"}
+    assert set(reasons) == set(expected) and len(expected) > 60
+    assert sorted(table["v"].to_pylist(), key=int) == [rows[i]["v"] for i in sorted(first.values())]
+
+
 def test_a_reader_error_stops_the_run_and_closes_the_source(tmp_path: Path) -> None:
     connector = Batches(ROWS, 2, fail_after=8)
     with pytest.raises(Invalid):

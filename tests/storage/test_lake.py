@@ -37,6 +37,21 @@ def test_publish_is_recorded_and_readable_by_duckdb(storage, backend):
     assert not any(storage.lake.staging_root.iterdir())
 
 
+def test_nearly_unique_columns_are_written_without_a_dictionary(storage):
+    ids = [f"91110000{i:010d}" for i in range(5000)]
+    batch = pa.record_batch({"id": pa.array(ids), "region": pa.array(["110101", "310104"] * 2500),
+                             "n": pa.array(range(5000))})
+    with storage.uow() as uow:
+        uow.stage_version("entities").write_all([batch, batch])
+        [v] = uow.commit()
+    [path] = [storage.lake.abspath(v.path) / f for f in v.files]
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert not any("DICTIONARY" in e for e in encodings["id"] + encodings["n"])
+    assert any("DICTIONARY" in e for e in encodings["region"])
+    assert pq.read_table(path).to_pydict() == pa.Table.from_batches([batch, batch]).to_pydict()
+
+
 def test_second_version_leaves_first_untouched(storage):
     for _ in range(2):
         with storage.uow() as uow:

@@ -349,17 +349,19 @@ class _Writer:
 class _KeysSeen:
     """The primary keys accepted from earlier chunks, so that a key repeated in a later chunk is quarantined.
 
-    Kept as DuckDB's 64-bit hashes of the typed key, sorted, beside the keys themselves: a chunk's hashes are
-    looked up with one binary search, and only rows whose hash was seen before are compared with the earlier
-    keys, exactly. Before, every chunk's keys were matched against a DuckDB table of all earlier keys, a hash
-    join whose build side grew with the file. A key with a NULL part never repeats (as in the unique rule).
+    Kept as DuckDB's 64-bit hashes of the typed key in a few sorted runs, each beside the positions of its keys:
+    a chunk's hashes are looked up with one binary search per run, and only rows whose hash was seen before are
+    compared with the earlier keys, exactly. Each chunk adds a run; the last two runs are merged while the older
+    is under twice the newer (a binary counter), so there are at most ~log2(chunks) runs and a key is copied
+    ~log2(chunks) times over the file. Before, one sorted array was copied at every chunk, a cost that grew with
+    the file (quadratic over it). A key with a NULL part never repeats (as in the unique rule).
     """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, key: list[str]) -> None:
         self._conn, self._key = conn, key
-        self._hashes = np.empty(0, np.uint64)  # sorted
-        self._where = np.empty(0, np.int64)  # position of each hash's key in the concatenated self._keys
-        self._keys: list[pa.Table] = []
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, position of each one's key)
+        self._keys: list[pa.Table] = []  # the kept keys of every chunk; positions index their concatenation
+        self._starts = np.empty(0, np.int64)  # where each chunk's keys start in it
         self._count = 0
 
     def _hash(self, keys: pa.Table) -> np.ndarray:
@@ -375,37 +377,59 @@ class _KeysSeen:
         """Drop rows whose key was accepted from an earlier chunk; remember this chunk's keys."""
         keys = pa.table({k: accepted[k].combine_chunks() for k in self._key})  # own buffers, not the chunk's
         hashes = self._hash(keys)
-        order = np.argsort(hashes, kind="stable")  # searching sorted hashes walks the earlier ones in order
-        lo = np.searchsorted(self._hashes, hashes[order], "left")
-        hit = np.flatnonzero(self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes[order]) \
-            if len(self._hashes) else np.empty(0, np.int64)
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]  # searching sorted hashes walks each run in order
+        pair_rows, pair_earlier = [], []
+        for run, where in self._runs:
+            lo = np.searchsorted(run, ordered, "left")
+            hit = np.flatnonzero(run[np.minimum(lo, len(run) - 1)] == ordered)
+            if not len(hit):
+                continue
+            starts = lo[hit]
+            counts = np.searchsorted(run, ordered[hit], "right") - starts
+            pair_rows.append(np.repeat(order[hit], counts))
+            pair_earlier.append(where[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())])
         dup = np.zeros(len(hashes), bool)
-        if len(hit):  # compare each such row with every earlier key of the same hash
-            rows, starts = order[hit], lo[hit]
-            counts = np.searchsorted(self._hashes, hashes[rows], "right") - starts
-            pair_rows = np.repeat(rows, counts)
-            firsts = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-            earlier = pa.concat_tables(self._keys).take(pa.array(self._where[firsts]))
-            now = keys.take(pa.array(pair_rows))
+        if pair_rows:  # compare each such row with every earlier key of the same hash
+            rows, earlier = self._earlier(np.concatenate(pair_rows), np.concatenate(pair_earlier))
+            now = keys.take(pa.array(rows))
             same = functools.reduce(pc.and_, (pc.fill_null(pc.equal(now[k], earlier[k]), False) for k in self._key))
-            dup[pair_rows[np.asarray(same.to_numpy(zero_copy_only=False), bool)]] = True
-        keep = ~dup
-        in_order = order[keep[order]]  # the kept rows, by hash
-        self._remember(keys.filter(pa.array(keep)) if dup.any() else keys, hashes[in_order],
-                       (np.cumsum(keep) - 1)[in_order], lo[keep[order]])
+            dup[rows[np.asarray(same.to_numpy(zero_copy_only=False), bool)]] = True
         if not dup.any():
+            self._remember(keys, ordered, order)
             return accepted, []
+        keep = ~dup
+        self._remember(keys.filter(pa.array(keep)), ordered[keep[order]], (np.cumsum(keep) - 1)[order[keep[order]]])
         mask = pa.array(dup)
         dupes = accepted.filter(mask).to_pylist()
         out = [(d.pop(ROW_COLUMN), {k: None if v is None else str(v) for k, v in d.items()},
                 "/".join(str(d[k]) for k in self._key)) for d in dupes]
         return accepted.filter(pc.invert(mask)), out
 
-    def _remember(self, keys: pa.Table, hashes: np.ndarray, positions: np.ndarray, at: np.ndarray) -> None:
-        """Insert the chunk's sorted hashes (of keys[positions]) among the sorted earlier ones at ``at`` (split's
-        searchsorted, not done twice): one linear copy (an argsort of the merged hashes cost 0.6 s a chunk at 5M
-        keys; scattering both arrays by hand was no faster than np.insert)."""
-        self._hashes = np.insert(self._hashes, at, hashes)
-        self._where = np.insert(self._where, at, self._count + positions)
+    def _earlier(self, rows: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, pa.Table]:
+        """The earlier keys at ``positions``, taken from each chunk's own table rather than from all of them
+        concatenated (0.13 → 0.05 CPU s over 20 chunks of 262,144 keys), with ``rows`` put in the same order."""
+        chunk = np.searchsorted(self._starts, positions, "right") - 1
+        by_chunk = np.argsort(chunk, kind="stable")
+        rows, positions, chunk = rows[by_chunk], positions[by_chunk], chunk[by_chunk]
+        bounds = np.flatnonzero(np.diff(chunk)) + 1
+        parts = [self._keys[c[0]].take(pa.array(p - self._starts[c[0]]))
+                 for c, p in zip(np.split(chunk, bounds), np.split(positions, bounds))]
+        return rows, pa.concat_tables(parts)
+
+    def _remember(self, keys: pa.Table, hashes: np.ndarray, positions: np.ndarray) -> None:
+        """Add the chunk's sorted hashes (of keys[positions]) as a run, merging runs of similar size."""
+        if not keys.num_rows:
+            return
+        self._runs.append((hashes, self._count + positions))
         self._keys.append(keys)
+        self._starts = np.append(self._starts, self._count)
         self._count += keys.num_rows
+        while len(self._runs) > 1 and len(self._runs[-2][0]) < 2 * len(self._runs[-1][0]):
+            (a, wa), (b, wb) = self._runs.pop(-2), self._runs.pop()
+            at = np.searchsorted(a, b, "right") + np.arange(len(b))  # b's places in the merged run
+            merged, where = np.empty(len(a) + len(b), a.dtype), np.empty(len(a) + len(b), wa.dtype)
+            rest = np.ones(len(merged), bool)
+            rest[at] = False
+            merged[at], where[at], merged[rest], where[rest] = b, wb, a, wa
+            self._runs.append((merged, where))
