@@ -954,8 +954,8 @@ def entry_grants_lineage(uow: UnitOfWork, actor: Actor, entry_id: int) -> list[t
         require(actor, P.GRANT_VIEW, department_id=grants[0].provider_department_id)
     except Forbidden:  # the entry is visible, its grants are the provider's business: draw none
         return []
-    names = {i: d.name for i, d in auth_service.departments_by_id(uow, {g.consumer_department_id for g in grants})
-             .items()}
+    consumers = auth_service.departments_by_id(uow, {g.consumer_department_id for g in grants})
+    names = {i: d.name for i, d in consumers.items()}
     now = utcnow()
     return [(gettext("Shared with %(dept)s") % {"dept": names.get(g.consumer_department_id, "?")},
              gettext("Grant %(id)s: %(fields)s (%(state)s)") % {"id": g.id, "fields": "、".join(g.fields[:4]),

@@ -3,9 +3,9 @@
 One database rather than one per thread: concurrent queries share its worker threads and buffer pool instead of
 each thread starting its own (measured: 16 client threads ran about a fifth more pages per second this way).
 Pages (``query(..., page=True)``: a keyset page of a read, a few thousand rows at most) run on a second database
-with ``page_threads`` threads (1 by default). A page's Top-N scan split over two threads spent ~22 ms of CPU where
-one thread spent ~13 ms for the same wall time (5M rows, 1,000-row filtered page): the second thread read row
-groups the first had already made useless. Concurrent requests keep every core busy instead.
+with ``page_threads`` threads (1 by default). A filtered 1,000-row Top-N page of 1M rows cost 18.6 ms of CPU
+(12.6 ms wall) on DuckDB's default two threads and 10.3 ms (9.9 ms wall) on one (bench/share/page_cpu.py): the
+second thread reads row groups the Top-N has already made useless. Concurrent requests keep every core busy.
 Temporary views live on a per-query cursor and vanish with it; functions are database-wide, so each query's
 functions have unique names and are dropped when it ends.
 """
@@ -26,7 +26,7 @@ from huiju.errors import Invalid
 from huiju.storage.lake.engine import ArrowFunction
 
 # execute()'s Arrow result copies the rows once more than a relation's would; on a masked 1,000-row page execute()
-# still spent ~1.1 ms less CPU in all (same table, measured). DuckDB 2.0 warns about the copy on every such call.
+# still spent ~1.1 ms less CPU in all (same table). DuckDB 2.0 warns about the copy on every such call.
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -81,7 +81,7 @@ class DuckDBEngine:
         if not views and not functions and sql.lstrip()[:4].upper() != "WITH":
             bound = ", ".join(f'"{name}" AS ({_scan(name, files)})' for name, files in tables.items())
             # execute(), not sql(): no relation is built around the statement, whose text the relation API
-            # tokenises in Python (GIL held) — ~1.3 ms less CPU on a masked 1,000-row page, same Arrow table
+            # tokenises in Python (GIL held) — ~1.1 ms less CPU on a masked 1,000-row page (measured ad hoc), same Arrow table
             return self._conn(page).execute(f"WITH {bound} {sql}" if bound else sql,
                                             list(params) if params else None).to_arrow_table()
         conn = self._prepare(tables, views, functions, page)
